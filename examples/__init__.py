@@ -1,0 +1,1 @@
+"""Examples that the docs include and the tests run."""

@@ -1,0 +1,5 @@
+"""``python -m examples.app``: serve the example app."""
+
+from .main import main
+
+main()

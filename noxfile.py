@@ -1,0 +1,202 @@
+"""Every check the project runs: ``nox`` runs the default sessions, ``nox -s example`` the demo.
+
+The Python matrix comes from the classifiers; interpreters installed by pyenv are found
+without activating them. Sessions install what they need themselves, PostgreSQL included.
+"""
+
+import glob
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHONS = nox.project.python_versions(PYPROJECT)
+LATEST = PYTHONS[-1]
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = CI
+nox.options.reuse_existing_virtualenvs = not CI
+nox.options.sessions = ["lint", "typecheck", "tests", "package", "docs", "coverage"]
+os.environ.setdefault(
+    "UV_PYTHON_DOWNLOADS", "never"
+)  # use the interpreters on this machine
+
+
+def _add_pyenv_interpreters() -> None:
+    """Put pyenv's 3.10–3.13 on PATH so nox finds ``python3.X`` without ``pyenv global``."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    extra = []
+    for version in PYTHONS:
+        found = sorted(
+            glob.glob(str(root / "versions" / f"{version}.*" / "bin")), reverse=True
+        )
+        extra += found[:1]
+    os.environ["PATH"] = os.pathsep.join([*extra, os.environ.get("PATH", "")])
+
+
+_add_pyenv_interpreters()
+
+
+def _group(name: str) -> list[str]:
+    return nox.project.dependency_groups(PYPROJECT, name)
+
+
+def ensure_postgres(session: nox.Session) -> None:
+    """Install Debian's PostgreSQL server when its binaries are missing (the tests start it)."""
+    if (
+        glob.glob("/usr/lib/postgresql/*/bin/initdb")
+        or shutil.which("initdb")
+        or os.environ.get("PG_BIN")
+    ):
+        return
+    if shutil.which("apt-get") is None:
+        session.error(
+            "PostgreSQL server binaries not found: install PostgreSQL or set PG_BIN"
+        )
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    session.run(*sudo, "apt-get", "update", "-qq", external=True)
+    session.run(
+        *sudo,
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "postgresql",
+        external=True,
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Unit and PostgreSQL/SQLite integration tests with coverage; ``-- --installpkg WHEEL`` tests a built wheel."""
+    ensure_postgres(session)
+    args = list(session.posargs)
+    package = "."
+    if "--installpkg" in args:
+        index = args.index("--installpkg")
+        package = args[index + 1]
+        del args[index : index + 2]
+    session.install(f"{package}[postgres,sqlite]", *_group("tests"))
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "tests/unit",
+        "tests/integration",
+        *args,
+        env={"COVERAGE_FILE": str(ROOT / f".coverage.{session.python}")},
+    )
+
+
+@nox.session(python=LATEST)
+def coverage(session: nox.Session) -> None:
+    """Combine the coverage of every Python and fail under the floor in pyproject.toml."""
+    session.install("coverage[toml]")
+    session.run(
+        "coverage",
+        "combine",
+        *glob.glob(str(ROOT / ".coverage.*")),
+        success_codes=[0, 1],
+    )
+    session.run("coverage", "report")
+    session.run("coverage", "html", "-d", "htmlcov", "--fail-under=0", silent=True)
+
+
+@nox.session(python=LATEST)
+def lint(session: nox.Session) -> None:
+    """ruff format and check, and the import layers of the package."""
+    session.install("-e", ".", *_group("lint"))
+    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "check", ".")
+    session.run("lint-imports")
+
+
+@nox.session(python=LATEST)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, the tests and the example app."""
+    session.install(
+        "-e", ".[postgres,sqlite]", *_group("typing"), *_group("tests"), "nox"
+    )
+    session.run("mypy")
+
+
+@nox.session(python=LATEST)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with warnings as errors."""
+    session.install("-e", ".", *_group("docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+
+
+@nox.session(python=LATEST)
+def package(session: nox.Session) -> None:
+    """Build the wheel and sdist, then install each into a clean virtualenv and import it."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.install("build", "twine")
+    session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist))
+    session.run("twine", "check", "--strict", *glob.glob(str(dist / "*")))
+    for artefact in sorted(dist.iterdir()):
+        venv = Path(session.create_tmp()) / f"clean-{artefact.suffix.strip('.')}"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run(
+            "uv",
+            "venv",
+            "-q",
+            "-p",
+            str(session.python or sys.executable),
+            str(venv),
+            external=True,
+        )
+        python = str(venv / "bin" / "python")
+        session.run(
+            "uv",
+            "pip",
+            "install",
+            "-q",
+            "-p",
+            python,
+            f"{artefact}[postgres,sqlite]",
+            external=True,
+        )
+        session.run(
+            python,
+            "-c",
+            "import fastapi_better_auth as f, fastapi_better_auth.models, fastapi_better_auth.migrations; "
+            "[getattr(f, n) for n in f.__all__]; print('imported', f.__version__, len(f.__all__), 'names')",
+            external=True,
+        )
+        session.run(
+            python,
+            "-m",
+            "fastapi_better_auth",
+            "migrate",
+            "sql",
+            external=True,
+            silent=True,
+        )
+
+
+@nox.session(python=LATEST)
+def example(session: nox.Session) -> None:
+    """Run the example app on an embedded SQLite database (no server to install)."""
+    session.install("-e", ".[sqlite]", *_group("example"))
+    env = {
+        "BETTER_AUTH_URL": os.environ.get("BETTER_AUTH_URL", "http://127.0.0.1:3000"),
+        "BETTER_AUTH_SECRET": os.environ.get(
+            "BETTER_AUTH_SECRET", "dev-secret-change-me-0123456789abcdef"
+        ),
+        "BETTER_AUTH_DATABASE_URL": os.environ.get(
+            "BETTER_AUTH_DATABASE_URL",
+            f"sqlite:///{ROOT / 'examples' / 'better-auth.db'}",
+        ),
+    }
+    session.run("python", "-m", "fastapi_better_auth", "migrate", "upgrade", env=env)
+    session.run("python", "-m", "examples.app", *session.posargs, env=env)

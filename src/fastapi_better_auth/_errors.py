@@ -1,0 +1,205 @@
+"""One exception tree with stable codes; HTTP knows it only through ``status_code``.
+
+```
+BetterAuthError
+├── ConfigurationError                      (startup, never an HTTP answer)
+├── AuthenticationError            401      NOT_AUTHENTICATED
+│   ├── InvalidTokenError          401      INVALID_TOKEN
+│   │   └── TokenExpiredError      401      TOKEN_EXPIRED
+│   ├── InvalidSessionError        401      INVALID_SESSION
+│   └── SessionExpiredError        401      SESSION_EXPIRED
+├── PermissionDeniedError          403      FORBIDDEN
+│   ├── RoleRequiredError          403      ROLE_REQUIRED
+│   ├── EmailNotVerifiedError      403      EMAIL_NOT_VERIFIED
+│   ├── UserBannedError            403      USER_BANNED
+│   └── CsrfError                  403      INVALID_ORIGIN
+├── InvalidRequestError            400      INVALID_REQUEST
+├── NotFoundError                  404      NOT_FOUND
+│   └── UserNotFoundError          404      USER_NOT_FOUND
+├── ConflictError                  409      CONFLICT
+└── UpstreamUnavailableError       503      SERVICE_UNAVAILABLE
+    ├── JWKSUnavailableError       503      JWKS_UNAVAILABLE
+    └── DatabaseUnavailableError   503      DATABASE_UNAVAILABLE
+```
+
+This module imports nothing from FastAPI: the worker or CLI that raises these errors
+does not speak HTTP. ``_dependencies.to_http_exception`` is the one place that does.
+"""
+
+from enum import Enum
+from typing import ClassVar
+
+
+class ErrorCode(str, Enum):
+    """Stable machine-readable codes, part of the public contract (``StrEnum`` needs 3.11)."""
+
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 (an error code, not a secret)
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105
+    INVALID_SESSION = "INVALID_SESSION"
+    SESSION_EXPIRED = "SESSION_EXPIRED"
+    FORBIDDEN = "FORBIDDEN"
+    ROLE_REQUIRED = "ROLE_REQUIRED"
+    EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+    USER_BANNED = "USER_BANNED"
+    INVALID_ORIGIN = "INVALID_ORIGIN"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    NOT_FOUND = "NOT_FOUND"
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    JWKS_UNAVAILABLE = "JWKS_UNAVAILABLE"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    CONFIGURATION_ERROR = "CONFIGURATION_ERROR"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class BetterAuthError(Exception):
+    """Base of every error this library raises on purpose."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.FORBIDDEN
+    status_code: ClassVar[int] = 500
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = (
+            message or (self.__doc__ or self.code.value).strip().splitlines()[0]
+        )
+        super().__init__(self.message)
+
+    def http_headers(self) -> dict[str, str]:
+        """Headers the HTTP answer must carry (challenges, ``Retry-After``)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code.value!r}, message={self.message!r})"
+        )
+
+
+class ConfigurationError(BetterAuthError):
+    """The library is not configured correctly."""
+
+    code = ErrorCode.CONFIGURATION_ERROR
+
+
+class AuthenticationError(BetterAuthError):
+    """Not authenticated."""
+
+    code = ErrorCode.NOT_AUTHENTICATED
+    status_code = 401
+
+    def http_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidTokenError(AuthenticationError):
+    """The credential is invalid."""
+
+    code = ErrorCode.INVALID_TOKEN
+
+    def http_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class TokenExpiredError(InvalidTokenError):
+    """The token has expired."""
+
+    code = ErrorCode.TOKEN_EXPIRED
+
+
+class InvalidSessionError(AuthenticationError):
+    """The session does not exist or was revoked."""
+
+    code = ErrorCode.INVALID_SESSION
+
+
+class SessionExpiredError(AuthenticationError):
+    """The session has expired."""
+
+    code = ErrorCode.SESSION_EXPIRED
+
+
+class PermissionDeniedError(BetterAuthError):
+    """You are not allowed to do this."""
+
+    code = ErrorCode.FORBIDDEN
+    status_code = 403
+
+
+class RoleRequiredError(PermissionDeniedError):
+    """A role you do not have is required."""
+
+    code = ErrorCode.ROLE_REQUIRED
+
+
+class EmailNotVerifiedError(PermissionDeniedError):
+    """A verified email address is required."""
+
+    code = ErrorCode.EMAIL_NOT_VERIFIED
+
+
+class UserBannedError(PermissionDeniedError):
+    """The user is banned."""
+
+    code = ErrorCode.USER_BANNED
+
+
+class CsrfError(PermissionDeniedError):
+    """The request's Origin is not trusted."""
+
+    code = ErrorCode.INVALID_ORIGIN
+
+
+class InvalidRequestError(BetterAuthError):
+    """The request is not valid."""
+
+    code = ErrorCode.INVALID_REQUEST
+    status_code = 400
+
+
+class NotFoundError(BetterAuthError):
+    """Not found."""
+
+    code = ErrorCode.NOT_FOUND
+    status_code = 404
+
+
+class UserNotFoundError(NotFoundError):
+    """The user does not exist."""
+
+    code = ErrorCode.USER_NOT_FOUND
+
+
+class ConflictError(BetterAuthError):
+    """The request conflicts with the current state."""
+
+    code = ErrorCode.CONFLICT
+    status_code = 409
+
+
+class UpstreamUnavailableError(BetterAuthError):
+    """A service this library depends on is unavailable; retry later."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE
+    status_code = 503
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class JWKSUnavailableError(UpstreamUnavailableError):
+    """The signing keys of Better-Auth cannot be loaded; retry later."""
+
+    code = ErrorCode.JWKS_UNAVAILABLE
+
+
+class DatabaseUnavailableError(UpstreamUnavailableError):
+    """The database is unavailable; retry later."""
+
+    code = ErrorCode.DATABASE_UNAVAILABLE

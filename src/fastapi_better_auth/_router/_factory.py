@@ -1,0 +1,47 @@
+"""Builds the router: its lifespan creates the runtime; sub-routers add the routes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter
+
+from .._dependencies import STATE_KEY
+from .._runtime import BetterAuth
+from .._settings import BetterAuthSettings
+from . import health
+
+TAG = "better-auth"
+
+
+def better_auth_router(
+    settings: BetterAuthSettings | None = None,
+    *,
+    auth: BetterAuth | None = None,
+    prefix: str = "/api/v1",
+) -> APIRouter:
+    """A new router serving the library's ``/api/v1`` surface, with a lifespan that builds its state.
+
+    ``app.include_router(better_auth_router())`` is enough: settings are read from the
+    environment at startup, not at import or here.
+
+    Args:
+        settings: settings to use instead of reading ``BETTER_AUTH_*`` at startup.
+        auth: a runtime you built (for example to share your engine); you own its lifetime.
+        prefix: where the routes are mounted.
+
+    Raises:
+        ConfigurationError: (at startup) a setting is missing or invalid.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+        if auth is not None:
+            yield {STATE_KEY: auth}
+            return
+        async with BetterAuth(settings) as runtime:
+            yield {STATE_KEY: runtime}
+
+    router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
+    router.include_router(health.router)
+    return router

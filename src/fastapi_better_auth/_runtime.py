@@ -1,0 +1,121 @@
+"""``BetterAuth``: the one object that owns the engine, the session factory and the models.
+
+Built by the router's lifespan (or by you, to share your own engine) and disposed on
+shutdown; it does no I/O when created, so importing or constructing it never connects.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from typing_extensions import Self
+
+from . import _store
+from ._errors import DatabaseUnavailableError
+from ._settings import BetterAuthSettings
+from .models import BetterAuthModels, get_models
+
+logger = logging.getLogger(__name__)
+
+#: Errors that mean "the database cannot be reached now", not "the query is wrong".
+_UNAVAILABLE = (OperationalError, PoolTimeoutError, OSError, ConnectionError)
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    return invalidated or isinstance(exc, _UNAVAILABLE)
+
+
+class BetterAuth:
+    """The library's state for one app: settings, database engine and models.
+
+    Args:
+        settings: what to trust and where the database is; read from the environment if omitted.
+        engine: an engine of yours to share; it is not disposed by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        settings: BetterAuthSettings | None = None,
+        *,
+        engine: AsyncEngine | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else BetterAuthSettings.load()
+        self.models: BetterAuthModels = get_models(self.settings.naming)
+        self._owns_engine = engine is None
+        self.engine = engine if engine is not None else self._create_engine()
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=False
+        )
+
+    def _create_engine(self) -> AsyncEngine:
+        url = self.settings.sqlalchemy_url
+        options: dict[str, object] = {
+            "echo": self.settings.database_echo,
+            "pool_pre_ping": True,
+        }
+        if url.startswith("postgresql"):
+            options.update(pool_size=10, max_overflow=10, pool_timeout=5)
+        return create_async_engine(url, **options)
+
+    async def start(self) -> None:
+        """Prepare for requests; never fails because a dependency is down."""
+        logger.info(
+            "better_auth.start", extra={"database": self.engine.url.get_backend_name()}
+        )
+
+    async def close(self) -> None:
+        """Release what this object created (not an engine that was passed in)."""
+        if self._owns_engine:
+            await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A database session; a connection failure becomes :class:`DatabaseUnavailableError`.
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached.
+        """
+        try:
+            async with self.sessionmaker() as session:
+                yield session
+        except DatabaseUnavailableError:
+            raise
+        except Exception as exc:
+            if _is_unavailable(exc):
+                logger.warning(
+                    "better_auth.database_unavailable",
+                    extra={"error": type(exc).__name__},
+                )
+                raise DatabaseUnavailableError() from exc
+            raise
+
+    async def check_database(self) -> None:
+        """Run a real query.
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached.
+        """
+        async with self.session() as session:
+            await _store.ping(session)

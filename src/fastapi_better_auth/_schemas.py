@@ -1,0 +1,86 @@
+"""Pydantic shapes that cross the library's edges: errors, identities and health answers.
+
+Dependencies hand routes these frozen snapshots, never live ORM rows or raw tokens: the
+database session closes with the dependency and a snapshot cannot leak a credential.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._errors import BetterAuthError
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, as a stable code and a human message."""
+
+    code: str = Field(examples=["TOKEN_EXPIRED"])
+    message: str = Field(examples=["The token has expired."])
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error this library answers: ``{"detail": {"code", "message"}}``."""
+
+    detail: ErrorDetail
+
+    @classmethod
+    def from_error(cls, error: BetterAuthError) -> "ErrorResponse":
+        """The body for a library error."""
+        return cls(detail=ErrorDetail(code=error.code.value, message=error.message))
+
+
+class _Snapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class AuthenticatedUser(_Snapshot):
+    """The caller, as Better-Auth's ``user`` row said on this request."""
+
+    id: str
+    email: str
+    name: str
+    email_verified: bool
+    image: str | None = None
+    role: str | None = None
+    banned: bool = False
+    ban_reason: str | None = None
+    ban_expires: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """Better-Auth's comma-joined ``role`` split into a set (empty when unset)."""
+        return parse_roles(self.role)
+
+
+class SessionInfo(_Snapshot):
+    """A Better-Auth session without its token."""
+
+    id: str
+    user_id: str
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    ip_address: str | None = None
+    user_agent: str | None = None
+    impersonated_by: str | None = None
+
+
+class HealthStatus(BaseModel):
+    """A health check's answer."""
+
+    status: Literal["ok"] = "ok"
+
+
+def parse_roles(role: str | None) -> frozenset[str]:
+    """Split Better-Auth's comma-joined ``role`` column, ignoring blanks and spaces."""
+    if not role:
+        return frozenset()
+    return frozenset(part.strip() for part in role.split(",") if part.strip())
+
+
+def join_roles(roles: list[str] | tuple[str, ...]) -> str:
+    """Join roles as Better-Auth stores them: comma-separated, no spaces, first occurrence kept."""
+    return ",".join(dict.fromkeys(role.strip() for role in roles if role.strip()))

@@ -1,0 +1,226 @@
+"""Settings: where Better-Auth lives and how far to trust it, read from ``BETTER_AUTH_*``.
+
+Read at startup (never at import), so a missing or invalid variable becomes a
+:class:`ConfigurationError` that names it before the first request.
+"""
+
+import json
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AliasChoices,
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ._errors import ConfigurationError
+from ._naming import SchemaNaming
+
+_ENV_PREFIX = "BETTER_AUTH_"
+
+StrSet = Annotated[frozenset[str], NoDecode]
+
+#: Asymmetric algorithms Better-Auth's jwt plugin can sign with; ``Ed25519`` is a newer name of EdDSA.
+SUPPORTED_ALGORITHMS = frozenset(
+    {"EdDSA", "Ed25519", "ES256", "ES512", "RS256", "PS256"}
+)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def async_database_url(url: str) -> str:
+    """The SQLAlchemy async URL for a URL as Better-Auth's ``DATABASE_URL`` writes it.
+
+    ``postgres://`` and ``postgresql://`` use asyncpg; ``sqlite://`` and ``file:`` use aiosqlite;
+    a URL that already names a driver is kept.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        if url.startswith("file:"):
+            return f"sqlite+aiosqlite:///{url.removeprefix('file:')}"
+        return url
+    if scheme in {"postgres", "postgresql"}:
+        return f"postgresql+asyncpg://{rest}"
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    return url
+
+
+class BetterAuthSettings(BaseSettings):
+    """Where Better-Auth lives, how to reach its database, and how far to trust its credentials.
+
+    Every field reads ``BETTER_AUTH_<FIELD>`` from the environment (or a ``.env`` file);
+    keyword arguments win over the environment. Durations are seconds.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=_ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    url: AnyHttpUrl = Field(
+        description="Better-Auth's base URL, as its own BETTER_AUTH_URL."
+    )
+    secret: SecretStr | None = Field(
+        default=None,
+        description="Better-Auth's BETTER_AUTH_SECRET: verifies signed session cookies and tokens.",
+    )
+    database_url: SecretStr = Field(
+        validation_alias=AliasChoices(
+            "BETTER_AUTH_DATABASE_URL", "DATABASE_URL", "database_url"
+        ),
+        description="The database Better-Auth writes to (postgres://… or sqlite:///…).",
+    )
+    database_echo: bool = False
+
+    jwks_url: AnyHttpUrl | None = Field(
+        default=None, description="Overrides url + jwks_path."
+    )
+    jwks_path: str = "/api/auth/jwks"
+    issuer: str | None = Field(
+        default=None, description="Expected `iss`; default: the origin of url."
+    )
+    audience: StrSet | None = Field(
+        default=None, description="Accepted `aud` values; default: the origin of url."
+    )
+    jwt_algorithms: StrSet = frozenset({"EdDSA"})
+    jwt_leeway_seconds: float = Field(default=5.0, ge=0, le=300)
+    jwt_max_lifetime_seconds: float = Field(default=900.0, gt=0)
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwks_min_cache_seconds: float = Field(default=60.0, ge=0)
+    jwks_max_cache_seconds: float = Field(default=86_400.0, gt=0)
+    jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+    jwks_max_bytes: int = Field(default=65_536, gt=0)
+    jwks_max_keys: int = Field(default=32, gt=0)
+
+    freshness: Literal["always", "cached", "never"] = "always"
+    freshness_cache_seconds: float = Field(default=5.0, ge=0)
+
+    cookie_prefix: str = "better-auth"
+    trusted_origins: StrSet = frozenset()
+
+    admin_roles: StrSet = frozenset({"admin"})
+    admin_user_ids: StrSet = frozenset()
+    default_role: str = "user"
+    allowed_roles: StrSet | None = None
+    max_page_size: int = Field(default=100, gt=0, le=1000)
+
+    use_plural: bool = False
+    column_case: Literal["camel", "snake"] = "camel"
+    model_names: dict[str, str] = Field(default_factory=dict)
+    field_names: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator(
+        "audience",
+        "jwt_algorithms",
+        "trusted_origins",
+        "admin_roles",
+        "admin_user_ids",
+        "allowed_roles",
+        mode="before",
+    )
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """Accept ``a,b`` and ``["a", "b"]`` from the environment as well as Python sets."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return frozenset(json.loads(text))
+            return frozenset(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _only_asymmetric(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = value - SUPPORTED_ALGORITHMS
+        if unknown or not value:
+            raise ValueError(
+                f"supported algorithms are {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_naming(self) -> "BetterAuthSettings":
+        self.naming  # noqa: B018  (raises on an unknown model name)
+        return self
+
+    @classmethod
+    def load(cls, **overrides: Any) -> "BetterAuthSettings":
+        """Read the settings, turning validation errors into one message naming the variables.
+
+        Raises:
+            ConfigurationError: a variable is missing or invalid.
+        """
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else "?"
+                variable = (
+                    "BETTER_AUTH_DATABASE_URL"
+                    if field == "database_url"
+                    else _ENV_PREFIX + field.upper()
+                )
+                problems.append(f"{variable}: {error['msg']}")
+            raise ConfigurationError(
+                "invalid settings: " + "; ".join(problems)
+            ) from None
+
+    @property
+    def origin(self) -> str:
+        """The origin of ``url`` (no path, no trailing slash): what Better-Auth signs as iss/aud."""
+        return _origin(str(self.url))
+
+    @property
+    def expected_issuer(self) -> str:
+        """The ``iss`` a token must carry."""
+        return self.issuer or self.origin
+
+    @property
+    def expected_audiences(self) -> frozenset[str]:
+        """The ``aud`` values a token may carry (any one suffices)."""
+        return self.audience or frozenset({self.origin})
+
+    @property
+    def resolved_jwks_url(self) -> str:
+        """Where Better-Auth publishes its keys."""
+        if self.jwks_url is not None:
+            return str(self.jwks_url)
+        return str(self.url).rstrip("/") + "/" + self.jwks_path.lstrip("/")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL of ``database_url``."""
+        return async_database_url(self.database_url.get_secret_value())
+
+    @property
+    def all_trusted_origins(self) -> frozenset[str]:
+        """Origins allowed to send cookie-authenticated unsafe requests: url's own and the configured ones."""
+        return frozenset({self.origin}) | frozenset(
+            origin.rstrip("/") for origin in self.trusted_origins
+        )
+
+    @property
+    def naming(self) -> SchemaNaming:
+        """The schema naming these settings describe."""
+        return SchemaNaming.from_mappings(
+            use_plural=self.use_plural,
+            column_case=self.column_case,
+            model_names=self.model_names,
+            field_names=self.field_names,
+        )

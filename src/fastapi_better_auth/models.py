@@ -1,0 +1,281 @@
+"""SQLAlchemy 2 models of the tables Better-Auth creates (core, ``admin`` and ``jwt`` plugins).
+
+Python names are ours (snake_case); database names are Better-Auth's. Each table's columns are
+declared once, in a mixin; :func:`get_models` maps those mixins onto the physical names of a
+given :class:`~fastapi_better_auth.SchemaNaming` (plural tables, snake_case or renamed fields).
+``User``, ``Session``, ``Account``, ``Verification`` and ``Jwks`` are the mapping under
+Better-Auth's default naming: singular tables (``"user"`` quoted) and camelCase columns.
+
+Better-Auth owns the schema: create it with Better-Auth's migration or with
+``python -m fastapi_better_auth migrate upgrade``, never with ``create_all`` on a shared database.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import Column, ForeignKey, Index, MetaData, Table, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from ._naming import SchemaNaming, to_camel
+from ._types import JSBoolean, UTCDateTime, generate_id, utcnow
+
+__all__ = [
+    "Account",
+    "AccountMixin",
+    "Base",
+    "BetterAuthModels",
+    "Jwks",
+    "JwksMixin",
+    "Session",
+    "SessionMixin",
+    "User",
+    "UserMixin",
+    "Verification",
+    "VerificationMixin",
+    "generate_id",
+    "get_models",
+]
+
+#: PostgreSQL's own names for unnamed constraints, which is what Better-Auth's DDL gets.
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "uq": "%(table_name)s_%(column_0_name)s_key",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "ix": "%(table_name)s_%(column_0_name)s_idx",
+}
+
+_NOW = text("CURRENT_TIMESTAMP")
+#: Keeps Better-Auth's column order although ``user_id`` is declared through ``declared_attr``.
+_AFTER_USER_ID = 1
+
+
+def _now_default() -> datetime:
+    return utcnow()
+
+
+class _Physical:
+    """Maps a mixin's attributes onto the physical names of the class's naming."""
+
+    __model__: ClassVar[str]
+    __naming__: ClassVar[SchemaNaming]
+
+    if TYPE_CHECKING:  # the declarative base provides the keyword constructor
+
+        def __init__(self, **kwargs: Any) -> None: ...
+
+    @declared_attr.directive
+    def __tablename__(cls) -> str:
+        return cls.__naming__.table(cls.__model__)
+
+    @classmethod
+    def __table_cls__(
+        cls, name: str, metadata: MetaData, *args: Any, **kw: Any
+    ) -> Table:
+        for arg in args:
+            if isinstance(arg, Column):
+                arg.name = cls.__naming__.column(cls.__model__, to_camel(arg.key))
+        return Table(name, metadata, *args, **kw)
+
+
+def _user_fk(cls: Any) -> Mapped[str]:
+    target = f"{cls.__naming__.table('user')}.{cls.__naming__.column('user', 'id')}"
+    return mapped_column(Text, ForeignKey(target, ondelete="CASCADE"), nullable=False)
+
+
+class UserMixin(_Physical):
+    """Columns of Better-Auth's ``user`` table, with the admin plugin's."""
+
+    __model__ = "user"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    email_verified: Mapped[bool] = mapped_column(JSBoolean, default=False)
+    image: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_now_default, server_default=_NOW
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_now_default, server_default=_NOW
+    )
+    role: Mapped[str | None] = mapped_column(Text)
+    banned: Mapped[bool | None] = mapped_column(JSBoolean, default=False)
+    ban_reason: Mapped[str | None] = mapped_column(Text)
+    ban_expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SessionMixin(_Physical):
+    """Columns of Better-Auth's ``session`` table, with the admin plugin's ``impersonatedBy``."""
+
+    __model__ = "session"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    token: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_now_default, server_default=_NOW
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now_default)
+    ip_address: Mapped[str | None] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def user_id(cls) -> Mapped[str]:
+        return _user_fk(cls)
+
+    impersonated_by: Mapped[str | None] = mapped_column(Text, sort_order=_AFTER_USER_ID)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        return (Index(None, "user_id"),)
+
+
+class AccountMixin(_Physical):
+    """Columns of Better-Auth's ``account`` table (credentials and linked OAuth accounts)."""
+
+    __model__ = "account"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    account_id: Mapped[str] = mapped_column(Text)
+    provider_id: Mapped[str] = mapped_column(Text)
+
+    @declared_attr
+    def user_id(cls) -> Mapped[str]:
+        return _user_fk(cls)
+
+    access_token: Mapped[str | None] = mapped_column(Text, sort_order=_AFTER_USER_ID)
+    refresh_token: Mapped[str | None] = mapped_column(Text, sort_order=_AFTER_USER_ID)
+    id_token: Mapped[str | None] = mapped_column(Text, sort_order=_AFTER_USER_ID)
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, sort_order=_AFTER_USER_ID
+    )
+    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, sort_order=_AFTER_USER_ID
+    )
+    scope: Mapped[str | None] = mapped_column(Text, sort_order=_AFTER_USER_ID)
+    password: Mapped[str | None] = mapped_column(Text, sort_order=_AFTER_USER_ID)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime,
+        default=_now_default,
+        server_default=_NOW,
+        sort_order=_AFTER_USER_ID,
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_now_default, sort_order=_AFTER_USER_ID
+    )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        return (Index(None, "user_id"),)
+
+
+class VerificationMixin(_Physical):
+    """Columns of Better-Auth's ``verification`` table (email and reset tokens)."""
+
+    __model__ = "verification"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    identifier: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_now_default, server_default=_NOW
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_now_default, server_default=_NOW
+    )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        return (Index(None, "identifier"),)
+
+
+class JwksMixin(_Physical):
+    """Columns of the ``jwt`` plugin's ``jwks`` table; its ``id`` is the JWT ``kid``."""
+
+    __model__ = "jwks"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    public_key: Mapped[str] = mapped_column(Text)
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now_default)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alg: Mapped[str | None] = mapped_column(Text)
+    crv: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class BetterAuthModels:
+    """The five mapped classes and their metadata under one naming."""
+
+    naming: SchemaNaming
+    metadata: MetaData
+    user: type[UserMixin]
+    session: type[SessionMixin]
+    account: type[AccountMixin]
+    verification: type[VerificationMixin]
+    jwks: type[JwksMixin]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the default-named models."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    __naming__: ClassVar[SchemaNaming] = SchemaNaming()
+
+
+class User(UserMixin, Base):
+    """A Better-Auth user (table ``"user"``)."""
+
+
+class Session(SessionMixin, Base):
+    """A Better-Auth session (table ``session``); ``token`` is the bearer credential."""
+
+
+class Account(AccountMixin, Base):
+    """A credential or linked provider account (table ``account``)."""
+
+
+class Verification(VerificationMixin, Base):
+    """A verification value (table ``verification``)."""
+
+
+class Jwks(JwksMixin, Base):
+    """A signing key of the ``jwt`` plugin (table ``jwks``)."""
+
+
+_DEFAULT = BetterAuthModels(
+    SchemaNaming(), Base.metadata, User, Session, Account, Verification, Jwks
+)
+
+
+@lru_cache(maxsize=16)
+def get_models(naming: SchemaNaming | None = None) -> BetterAuthModels:
+    """The models mapped under ``naming``; the same object for the same naming.
+
+    The default naming returns the module's ``User``, ``Session``… classes.
+    """
+    if naming is None or naming == _DEFAULT.naming:
+        return _DEFAULT
+    chosen: SchemaNaming = naming
+
+    class NamedBase(DeclarativeBase):
+        metadata = MetaData(naming_convention=NAMING_CONVENTION)
+        __naming__: ClassVar[SchemaNaming] = chosen
+
+    def mapped(mixin: type[Any], name: str) -> Any:
+        return type(
+            name, (mixin, NamedBase), {"__module__": __name__, "__qualname__": name}
+        )
+
+    return BetterAuthModels(
+        naming,
+        NamedBase.metadata,
+        mapped(UserMixin, "User"),
+        mapped(SessionMixin, "Session"),
+        mapped(AccountMixin, "Account"),
+        mapped(VerificationMixin, "Verification"),
+        mapped(JwksMixin, "Jwks"),
+    )

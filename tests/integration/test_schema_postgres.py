@@ -1,0 +1,179 @@
+"""The models, the shipped migration and Better-Auth's own DDL describe the same PostgreSQL schema."""
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from fastapi_better_auth import SchemaNaming, _migrate
+from fastapi_better_auth.models import get_models
+from tests.conftest import DATA
+from tests.schema_compare import (
+    ddl_section,
+    describe_database,
+    describe_metadata,
+    differences,
+)
+
+pytestmark = pytest.mark.anyio
+
+BA_SCHEMA = DATA / "better_auth_1_7_25_schema.sql"
+SNAKE_PLURAL = SchemaNaming.from_mappings(use_plural=True, column_case="snake")
+# schema.sql section 4: the config Better-Auth compiled that DDL from
+RENAMED = SchemaNaming.from_mappings(
+    model_names={"user": "users", "session": "user_sessions", "jwks": "jwks_keys"},
+    field_names={
+        "user": {
+            "name": "full_name",
+            "emailVerified": "email_verified",
+            "banExpires": "ban_expires",
+        },
+        "session": {"userId": "user_id", "expiresAt": "expires_at"},
+        "jwks": {"publicKey": "public_key"},
+    },
+)
+VARIANTS = {
+    "default": (SchemaNaming(), ddl_section(BA_SCHEMA, 1)),
+    "renamed": (RENAMED, ddl_section(BA_SCHEMA, 4)),
+    "snake_plural": (
+        SNAKE_PLURAL,
+        re.findall(
+            r"^create [^;]+;", (DATA / "snake_plural_schema.sql").read_text(), re.M
+        ),
+    ),
+}
+
+
+async def _load(engine: AsyncEngine, statements: list[str]) -> None:
+    async with engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
+
+
+async def _describe(engine: AsyncEngine) -> dict[str, dict[str, object]]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(describe_database)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+async def test_models_better_auth_ddl_zero_differences(
+    pg_url: str, variant: str
+) -> None:
+    naming, statements = VARIANTS[variant]
+    engine = create_async_engine(pg_url)
+    try:
+        await _load(engine, statements)
+        reflected = await _describe(engine)
+    finally:
+        await engine.dispose()
+    assert len(reflected) == 5
+    assert differences(describe_metadata(get_models(naming).metadata), reflected) == []
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+async def test_migration_upgrade_head_matches_better_auth_ddl(
+    postgres: object, pg_url: str, variant: str
+) -> None:
+    naming, statements = VARIANTS[variant]
+    ours = create_async_engine(pg_url)
+    reference = create_async_engine(pg_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await _migrate.upgrade(ours, naming)
+        assert await _migrate.current(ours) == "0001"
+        migrated = await _describe(ours)
+        # Better-Auth's DDL in a schema of its own in the same database, for a side-by-side diff
+        async with ours.begin() as conn:
+            await conn.execute(text("CREATE SCHEMA ba"))
+            await conn.execute(text("SET search_path TO ba"))
+            for statement in statements:
+                await conn.execute(text(statement))
+        async with ours.connect() as conn:
+            await conn.execute(text("SET search_path TO ba"))
+            expected = await conn.run_sync(describe_database)
+    finally:
+        await ours.dispose()
+        await reference.dispose()
+    assert differences(expected, migrated) == []
+
+
+async def test_migration_downgrade_base_leaves_no_tables(pg_url: str) -> None:
+    engine = create_async_engine(pg_url)
+    try:
+        await _migrate.upgrade(engine)
+        await _migrate.downgrade(engine)
+        assert await _describe(engine) == {}
+        async with engine.connect() as conn:
+            tables = (
+                await conn.execute(
+                    text("SELECT count(*) FROM pg_tables WHERE schemaname='public'")
+                )
+            ).scalar()
+        assert tables == 0
+        assert await _migrate.current(engine) is None
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+async def test_rows_written_by_models_follow_better_auth_conventions(
+    pg_url: str, variant: str
+) -> None:
+    naming, statements = VARIANTS[variant]
+    models = get_models(naming)
+    engine = create_async_engine(pg_url)
+    try:
+        await _load(engine, statements)
+        async with engine.begin() as conn:
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            async with AsyncSession(bind=conn) as session:
+                user = models.user(name="Alice", email="alice@example.com")
+                session.add(user)
+                await session.flush()
+                session.add(
+                    models.session(
+                        token="t" * 32,
+                        user_id=user.id,
+                        expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
+                        ip_address="",
+                        user_agent="",
+                    )
+                )
+                await session.flush()
+                user_id = user.id
+        # read back with raw SQL on the physical names, as Better-Auth does
+        user_table, session_table = naming.table("user"), naming.table("session")
+        ev = naming.column("user", "emailVerified")
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        f'SELECT id, "{ev}", banned, "{naming.column("user", "createdAt")}" FROM "{user_table}"'
+                    )
+                )
+            ).one()
+            count = (
+                await conn.execute(
+                    text(
+                        f'SELECT count(*) FROM "{session_table}" WHERE "{naming.column("session", "userId")}" = :u'
+                    ),
+                    {"u": user_id},
+                )
+            ).scalar()
+        assert re.fullmatch(r"[A-Za-z0-9]{32}", row[0])
+        assert row[1] is False
+        assert row[2] is False
+        assert row[3].tzinfo is not None
+        assert count == 1
+        async with engine.connect() as conn:
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            async with AsyncSession(bind=conn) as session:
+                loaded = (await session.execute(select(models.user))).scalar_one()
+        assert loaded.created_at.tzinfo is not None
+        assert loaded.updated_at.utcoffset() is not None
+        assert loaded.email_verified is False
+    finally:
+        await engine.dispose()
