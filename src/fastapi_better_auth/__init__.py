@@ -6,10 +6,21 @@ settings, errors and helpers below are the public API. Submodules ``models`` and
 """
 
 from ._dependencies import (
+    AdminUser,
     BetterAuthDep,
+    CurrentSession,
+    CurrentUser,
     DbSession,
+    OptionalUser,
+    VerifiedUser,
+    current_session,
+    current_user,
     get_better_auth,
     get_db,
+    optional_user,
+    require_admin,
+    require_role,
+    require_verified_email,
     to_http_exception,
 )
 from ._errors import (
@@ -40,6 +51,9 @@ from ._naming import SchemaNaming
 from ._router import better_auth_router
 from ._runtime import BetterAuth
 from ._schemas import (
+    AccountInfo,
+    AccountList,
+    AuthenticatedSession,
     AuthenticatedUser,
     ErrorDetail,
     ErrorResponse,
@@ -51,6 +65,10 @@ from ._settings import BetterAuthSettings
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountInfo",
+    "AccountList",
+    "AdminUser",
+    "AuthenticatedSession",
     "AuthenticatedUser",
     "AuthenticationError",
     "BetterAuth",
@@ -60,6 +78,8 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CsrfError",
+    "CurrentSession",
+    "CurrentUser",
     "DatabaseUnavailableError",
     "DbSession",
     "EmailNotVerifiedError",
@@ -73,6 +93,7 @@ __all__ = [
     "JSONFormatter",
     "JWKSUnavailableError",
     "NotFoundError",
+    "OptionalUser",
     "PermissionDeniedError",
     "RequestLoggingMiddleware",
     "RoleRequiredError",
@@ -83,12 +104,19 @@ __all__ = [
     "UpstreamUnavailableError",
     "UserBannedError",
     "UserNotFoundError",
+    "VerifiedUser",
     "__version__",
     "add_cors",
     "better_auth_router",
     "configure_logging",
     "cors_options",
+    "current_session",
+    "current_user",
     "get_better_auth",
     "get_db",
+    "optional_user",
+    "require_admin",
+    "require_role",
+    "require_verified_email",
     "to_http_exception",
 ]

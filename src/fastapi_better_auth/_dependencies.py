@@ -1,21 +1,79 @@
-"""The FastAPI boundary: reaching the runtime from a request and speaking HTTP errors.
+"""The FastAPI boundary: credentials in, identities or one-shape HTTP errors out.
 
 Everything here is a module-level function, so ``Depends(x)`` and
-``app.dependency_overrides[x]`` key on one stable object.
+``app.dependency_overrides[x]`` key on one stable object; ``require_role`` memoises, so the
+same roles give the same dependency. Guards layer on one base: ``require_admin`` →
+``current_user`` → ``current_session``, and the ban and expiry checks live in the base.
 """
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from functools import lru_cache
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._errors import BetterAuthError, ConfigurationError
+from ._cookies import (
+    bearer_session_token,
+    looks_like_jwt,
+    session_cookie_names,
+    verify_signed_token,
+)
+from ._errors import (
+    AuthenticationError,
+    BetterAuthError,
+    ConfigurationError,
+    CsrfError,
+    EmailNotVerifiedError,
+    InvalidSessionError,
+    InvalidTokenError,
+    RoleRequiredError,
+)
+from ._identity import log_failure
 from ._runtime import BetterAuth
-from ._schemas import ErrorResponse
+from ._schemas import (
+    AuthenticatedSession,
+    AuthenticatedUser,
+    ErrorResponse,
+    parse_roles,
+)
+
+logger = logging.getLogger(__name__)
 
 #: ``request.state`` key under which the router's lifespan stores the runtime.
 STATE_KEY = "better_auth"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="BetterAuthBearer",
+    bearerFormat="JWT or session token",
+    description="A Better-Auth JWT (from `/api/auth/token`) or a session token (bearer plugin).",
+)
+cookie_scheme = APIKeyCookie(
+    name="better-auth.session_token",
+    auto_error=False,
+    scheme_name="BetterAuthCookie",
+    description="Better-Auth's signed session cookie (unsafe methods also need a trusted `Origin`).",
+)
+
+#: ``responses=`` for routes behind authentication: the errors they can answer.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorResponse,
+        "description": "No valid credential (`WWW-Authenticate: Bearer`).",
+    },
+    403: {
+        "model": ErrorResponse,
+        "description": "Authenticated, but not allowed (banned, role, origin).",
+    },
+    503: {
+        "model": ErrorResponse,
+        "description": "Keys or database unavailable; see `Retry-After`.",
+    },
+}
 
 
 def to_http_exception(error: BetterAuthError) -> HTTPException:
@@ -58,3 +116,182 @@ async def get_db(auth: BetterAuthDep) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db)]
+
+
+def _check_origin(request: Request, auth: BetterAuth) -> None:
+    if request.method not in _UNSAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        raise CsrfError(
+            "A cookie-authenticated request that changes state needs an Origin header."
+        )
+    if origin.rstrip("/") not in auth.settings.all_trusted_origins:
+        raise CsrfError()
+
+
+async def _identify(request: Request, auth: BetterAuth) -> AuthenticatedSession | None:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value:
+            raise InvalidTokenError(
+                "The Authorization header must be 'Bearer <token>'."
+            )
+        if looks_like_jwt(value):
+            return await auth.authenticator.from_jwt(value)
+        secret = auth.settings.secret
+        raw = bearer_session_token(
+            value, None if secret is None else secret.get_secret_value()
+        )
+        if raw is None:
+            raise InvalidSessionError()
+        return await auth.authenticator.from_session_token(raw, "bearer")
+    for name in session_cookie_names(auth.settings.cookie_prefix)[::-1]:
+        cookie = request.cookies.get(name)
+        if cookie is None:
+            continue
+        _check_origin(request, auth)
+        secret = auth.settings.secret
+        if secret is None:
+            logger.warning("better_auth.cookie_without_secret")
+            raise InvalidSessionError(
+                "Session cookies need BETTER_AUTH_SECRET to be verified."
+            )
+        raw = verify_signed_token(cookie, secret.get_secret_value())
+        if raw is None:
+            raise InvalidSessionError()
+        return await auth.authenticator.from_session_token(raw, "cookie")
+    return None
+
+
+async def _authenticate(
+    request: Request, auth: BetterAuth
+) -> AuthenticatedSession | None:
+    try:
+        identity = await _identify(request, auth)
+    except BetterAuthError as error:
+        kind = "bearer" if "authorization" in request.headers else "cookie"
+        log_failure(error, kind)
+        raise to_http_exception(error) from error
+    if identity is not None:
+        logger.debug(
+            "better_auth.authenticated",
+            extra={"user_id": identity.user.id, "credential": identity.credential},
+        )
+    return identity
+
+
+async def current_session(
+    request: Request,
+    auth: BetterAuthDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> AuthenticatedSession:
+    """The caller's identity: user, session (if known) and credential kind.
+
+    Accepts a Better-Auth JWT or session token as ``Authorization: Bearer``, or the signed
+    session cookie. Refuses banned users, revoked and expired sessions.
+
+    Raises:
+        HTTPException: 401 without a valid credential, 403 when banned or for a cookie write
+            from an untrusted origin, 503 when keys or the database are unavailable.
+    """
+    identity = await _authenticate(request, auth)
+    if identity is None:
+        error = AuthenticationError()
+        log_failure(error, "none")
+        raise to_http_exception(error)
+    return identity
+
+
+CurrentSession = Annotated[AuthenticatedSession, Depends(current_session)]
+
+
+async def current_user(identity: CurrentSession) -> AuthenticatedUser:
+    """The authenticated, not banned user (a frozen snapshot of their row)."""
+    return identity.user
+
+
+CurrentUser = Annotated[AuthenticatedUser, Depends(current_user)]
+
+
+async def optional_user(
+    request: Request,
+    auth: BetterAuthDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> AuthenticatedUser | None:
+    """The user when a credential is sent, None when none is; an invalid credential is still a 401."""
+    identity = await _authenticate(request, auth)
+    return None if identity is None else identity.user
+
+
+OptionalUser = Annotated[AuthenticatedUser | None, Depends(optional_user)]
+
+
+async def require_verified_email(user: CurrentUser) -> AuthenticatedUser:
+    """The current user, if their email address is verified; else 403 ``EMAIL_NOT_VERIFIED``."""
+    if not user.email_verified:
+        raise to_http_exception(EmailNotVerifiedError())
+    return user
+
+
+VerifiedUser = Annotated[AuthenticatedUser, Depends(require_verified_email)]
+
+
+def effective_roles(user: AuthenticatedUser, default_role: str) -> frozenset[str]:
+    """The user's roles, Better-Auth's ``defaultRole`` when the column is empty."""
+    return user.roles or frozenset({default_role})
+
+
+def is_admin(user: AuthenticatedUser, auth: BetterAuth) -> bool:
+    """Admin as Better-Auth's admin plugin decides: listed in ``adminUserIds`` or holding an admin role."""
+    settings = auth.settings
+    return user.id in settings.admin_user_ids or bool(
+        effective_roles(user, settings.default_role) & settings.admin_roles
+    )
+
+
+async def require_admin(user: CurrentUser, auth: BetterAuthDep) -> AuthenticatedUser:
+    """The current user, if an admin (roles and user ids from settings); else 403 ``ROLE_REQUIRED``."""
+    if not is_admin(user, auth):
+        raise to_http_exception(RoleRequiredError("An admin role is required."))
+    return user
+
+
+AdminUser = Annotated[AuthenticatedUser, Depends(require_admin)]
+
+
+@lru_cache(maxsize=256)
+def _role_guard(
+    roles: frozenset[str],
+) -> Callable[..., Coroutine[Any, Any, AuthenticatedUser]]:
+    async def guard(user: CurrentUser, auth: BetterAuthDep) -> AuthenticatedUser:
+        if not effective_roles(user, auth.settings.default_role) & roles:
+            raise to_http_exception(
+                RoleRequiredError(
+                    f"One of these roles is required: {', '.join(sorted(roles))}."
+                )
+            )
+        return user
+
+    guard.__name__ = "require_role_" + "_".join(sorted(roles))
+    return guard
+
+
+def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, AuthenticatedUser]]:
+    """A dependency admitting users who hold any of ``roles`` (Better-Auth's comma-joined ``role``).
+
+    The same roles, in any order, give the same object, so ``dependency_overrides`` works.
+
+    Raises:
+        ValueError: no role, or a blank one, was given.
+    """
+    cleaned = parse_roles(",".join(roles))
+    if not roles or len(cleaned) != len(set(roles)):
+        raise ValueError(
+            "require_role() needs one or more non-blank role names without commas"
+        )
+    return _role_guard(cleaned)

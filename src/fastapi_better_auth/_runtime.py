@@ -1,4 +1,4 @@
-"""``BetterAuth``: the one object that owns the engine, the session factory and the models.
+"""``BetterAuth``: the one object that owns the engine, the session factory, the models and the verifier.
 
 Built by the router's lifespan (or by you, to share your own engine) and disposed on
 shutdown; it does no I/O when created, so importing or constructing it never connects.
@@ -21,6 +21,8 @@ from typing_extensions import Self
 
 from . import _store
 from ._errors import DatabaseUnavailableError
+from ._identity import Authenticator
+from ._jwks import JWKSVerifier
 from ._settings import BetterAuthSettings
 from .models import BetterAuthModels, get_models
 
@@ -36,11 +38,12 @@ def _is_unavailable(exc: BaseException) -> bool:
 
 
 class BetterAuth:
-    """The library's state for one app: settings, database engine and models.
+    """The library's state for one app: settings, database engine, models and JWKS verifier.
 
     Args:
         settings: what to trust and where the database is; read from the environment if omitted.
         engine: an engine of yours to share; it is not disposed by :meth:`close`.
+        verifier: a JWKS verifier of yours (for example with your own HTTP client).
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class BetterAuth:
         settings: BetterAuthSettings | None = None,
         *,
         engine: AsyncEngine | None = None,
+        verifier: JWKSVerifier | None = None,
     ) -> None:
         self.settings = settings if settings is not None else BetterAuthSettings.load()
         self.models: BetterAuthModels = get_models(self.settings.naming)
@@ -55,6 +59,12 @@ class BetterAuth:
         self.engine = engine if engine is not None else self._create_engine()
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False
+        )
+        self.verifier = (
+            verifier if verifier is not None else JWKSVerifier(self.settings)
+        )
+        self.authenticator = Authenticator(
+            self.settings, self.verifier, self.session, self.models
         )
 
     def _create_engine(self) -> AsyncEngine:
@@ -68,13 +78,19 @@ class BetterAuth:
         return create_async_engine(url, **options)
 
     async def start(self) -> None:
-        """Prepare for requests; never fails because a dependency is down."""
+        """Prefetch the signing keys; never fails because Better-Auth or the database is down.
+
+        Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
+        """
+        keys = await self.verifier.warm()
         logger.info(
-            "better_auth.start", extra={"database": self.engine.url.get_backend_name()}
+            "better_auth.start",
+            extra={"database": self.engine.url.get_backend_name(), "jwks_loaded": keys},
         )
 
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""
+        await self.verifier.aclose()
         if self._owns_engine:
             await self.engine.dispose()
 

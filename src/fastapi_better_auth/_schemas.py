@@ -7,7 +7,7 @@ database session closes with the dependency and a snapshot cannot leak a credent
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ._errors import BetterAuthError
 
@@ -66,6 +66,46 @@ class SessionInfo(_Snapshot):
     ip_address: str | None = None
     user_agent: str | None = None
     impersonated_by: str | None = None
+
+
+class AccountInfo(_Snapshot):
+    """A linked account (``credential`` for email and password), without tokens or password hash."""
+
+    id: str
+    provider_id: str
+    account_id: str
+    scope: str | None = None
+    access_token_expires_at: datetime | None = None
+    refresh_token_expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+Credential = Literal["jwt", "bearer", "cookie"]
+
+
+class AuthenticatedSession(_Snapshot):
+    """Who the caller is, and through which credential and session.
+
+    ``session`` is None for a JWT that carries no session id claim (Better-Auth's default
+    payload): the token is then all we know about the sign-in.
+    """
+
+    user: AuthenticatedUser
+    session: SessionInfo | None = None
+    credential: Credential
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def impersonated_by(self) -> str | None:
+        """The admin's user id when this session was created by impersonation."""
+        return None if self.session is None else self.session.impersonated_by
+
+
+class AccountList(BaseModel):
+    """The caller's linked accounts."""
+
+    accounts: list[AccountInfo]
 
 
 class HealthStatus(BaseModel):

@@ -1,13 +1,139 @@
 """Queries on an ``AsyncSession``, through mapped attributes only, so every naming works.
 
-Each function takes the session and the naming's models; writes commit or roll back whole
-in the caller's transaction. No physical table or column name appears here.
+Reads select plain columns (no identity map, no lazy loads) and return frozen snapshots;
+writes run in the caller's transaction and commit or roll back whole. No physical table or
+column name appears here.
 """
+
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from ._schemas import AccountInfo, AuthenticatedUser, SessionInfo
+from .models import BetterAuthModels
+
+
+def _user_columns(models: BetterAuthModels) -> list[Any]:
+    user = models.user
+    return [
+        user.id,
+        user.email,
+        user.name,
+        user.email_verified,
+        user.image,
+        user.role,
+        user.banned,
+        user.ban_reason,
+        user.ban_expires,
+        user.created_at,
+        user.updated_at,
+    ]
+
+
+def _session_columns(models: BetterAuthModels) -> list[Any]:
+    session = models.session
+    return [
+        session.id.label("session_id"),
+        session.user_id,
+        session.expires_at,
+        session.created_at.label("session_created_at"),
+        session.updated_at.label("session_updated_at"),
+        session.ip_address,
+        session.user_agent,
+        session.impersonated_by,
+    ]
+
+
+def _session_info(row: Any) -> SessionInfo:
+    return SessionInfo(
+        id=row.session_id,
+        user_id=row.user_id,
+        expires_at=row.expires_at,
+        created_at=row.session_created_at,
+        updated_at=row.session_updated_at,
+        ip_address=row.ip_address,
+        user_agent=row.user_agent,
+        impersonated_by=row.impersonated_by,
+    )
+
+
+def _user(row: Any) -> AuthenticatedUser:
+    return AuthenticatedUser(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        email_verified=bool(row.email_verified),
+        image=row.image,
+        role=row.role,
+        banned=bool(row.banned),
+        ban_reason=row.ban_reason,
+        ban_expires=row.ban_expires,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 async def ping(session: AsyncSession) -> None:
     """Run the cheapest real query, so a dead connection raises."""
     await session.execute(select(1))
+
+
+async def session_by_token(
+    db: AsyncSession, models: BetterAuthModels, token: str
+) -> tuple[SessionInfo, AuthenticatedUser] | None:
+    """The session whose raw token is ``token`` and its user, in one query (as Better-Auth reads it)."""
+    query = (
+        select(*_session_columns(models), *_user_columns(models))
+        .join(models.user, models.user.id == models.session.user_id)
+        .where(models.session.token == token)
+    )
+    row = (await db.execute(query)).first()
+    return None if row is None else (_session_info(row), _user(row))
+
+
+async def session_by_id(
+    db: AsyncSession, models: BetterAuthModels, session_id: str, user_id: str
+) -> tuple[SessionInfo, AuthenticatedUser] | None:
+    """The session ``session_id`` of user ``user_id`` and that user, in one query."""
+    query = (
+        select(*_session_columns(models), *_user_columns(models))
+        .join(models.user, models.user.id == models.session.user_id)
+        .where(models.session.id == session_id, models.session.user_id == user_id)
+    )
+    row = (await db.execute(query)).first()
+    return None if row is None else (_session_info(row), _user(row))
+
+
+async def user_by_id(
+    db: AsyncSession, models: BetterAuthModels, user_id: str
+) -> AuthenticatedUser | None:
+    """The user row ``user_id``, or None."""
+    row = (
+        await db.execute(
+            select(*_user_columns(models)).where(models.user.id == user_id)
+        )
+    ).first()
+    return None if row is None else _user(row)
+
+
+async def accounts_of(
+    db: AsyncSession, models: BetterAuthModels, user_id: str
+) -> list[AccountInfo]:
+    """The user's linked accounts, without tokens or password hashes (never selected)."""
+    account = models.account
+    query = (
+        select(
+            account.id,
+            account.provider_id,
+            account.account_id,
+            account.scope,
+            account.access_token_expires_at,
+            account.refresh_token_expires_at,
+            account.created_at,
+            account.updated_at,
+        )
+        .where(account.user_id == user_id)
+        .order_by(account.created_at, account.id)
+    )
+    return [AccountInfo.model_validate(row._mapping) for row in await db.execute(query)]

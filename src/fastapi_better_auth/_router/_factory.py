@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from .._dependencies import STATE_KEY
 from .._runtime import BetterAuth
 from .._settings import BetterAuthSettings
+from . import auth as auth_routes
 from . import health
 
 TAG = "better-auth"
@@ -44,4 +45,5 @@ def better_auth_router(
 
     router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
     router.include_router(health.router)
+    router.include_router(auth_routes.router)
     return router

@@ -1,0 +1,197 @@
+"""Who a credential belongs to: a verified JWT or a session token, checked against fresh rows.
+
+A Better-Auth JWT is a 15-minute snapshot of the user row. A ban, a demotion or a revoked
+session must count on the next request, so after the signature the user row (and the session,
+when the token names one in ``sid``) is read again, always or at most every N seconds, as the
+``freshness`` setting says. Session tokens are always looked up: they are database sessions.
+Framework-free: the FastAPI boundary only extracts credentials and maps errors to HTTP.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import _store
+from ._cache import TTLCache
+from ._errors import (
+    BetterAuthError,
+    InvalidSessionError,
+    InvalidTokenError,
+    SessionExpiredError,
+    UserBannedError,
+)
+from ._jwks import JWKSVerifier
+from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
+from ._settings import BetterAuthSettings
+from .models import BetterAuthModels
+
+logger = logging.getLogger(__name__)
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+#: The claim that carries the session id, when Better-Auth's ``definePayload`` adds it.
+SESSION_ID_CLAIM = "sid"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def is_banned(user: AuthenticatedUser, now: datetime | None = None) -> bool:
+    """Better-Auth's rule: banned, unless ``banExpires`` has passed (it then unbans lazily)."""
+    if not user.banned:
+        return False
+    return user.ban_expires is None or user.ban_expires > (now or _now())
+
+
+def _date_claim(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _text_claim(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) else None
+
+
+def user_from_claims(claims: dict[str, Any]) -> AuthenticatedUser:
+    """The user as Better-Auth's default JWT payload (the whole user row) described it at minting."""
+    return AuthenticatedUser(
+        id=claims["sub"],
+        email=_text_claim(claims, "email") or "",
+        name=_text_claim(claims, "name") or "",
+        email_verified=claims.get("emailVerified") is True,
+        image=_text_claim(claims, "image"),
+        role=_text_claim(claims, "role"),
+        banned=claims.get("banned") is True,
+        ban_reason=_text_claim(claims, "banReason"),
+        ban_expires=_date_claim(claims.get("banExpires")),
+        created_at=_date_claim(claims.get("createdAt")),
+        updated_at=_date_claim(claims.get("updatedAt")),
+    )
+
+
+def _check_session(session: SessionInfo, now: datetime) -> None:
+    if session.expires_at <= now:
+        raise SessionExpiredError()
+
+
+class Authenticator:
+    """Turns credentials into an :class:`AuthenticatedSession`, or raises a library error."""
+
+    def __init__(
+        self,
+        settings: BetterAuthSettings,
+        verifier: JWKSVerifier,
+        session_factory: SessionFactory,
+        models: BetterAuthModels,
+    ) -> None:
+        self._settings = settings
+        self._verifier = verifier
+        self._session_factory = session_factory
+        self._models = models
+        self._fresh: TTLCache[tuple[str, str | None], AuthenticatedSession] = TTLCache(
+            settings.freshness_cache_seconds
+        )
+
+    def forget(self) -> None:
+        """Drop cached freshness checks (after a write that changes users or sessions)."""
+        self._fresh.clear()
+
+    async def from_jwt(self, token: str) -> AuthenticatedSession:
+        """Verify a Better-Auth JWT, then check the user (and session) it names.
+
+        Raises:
+            InvalidTokenError: the token is not valid (``TokenExpiredError`` when only expired).
+            InvalidSessionError: the user or the session it names no longer exists.
+            SessionExpiredError: the session it names has expired.
+            UserBannedError: the user is banned now.
+            JWKSUnavailableError: no signing keys can be loaded.
+            DatabaseUnavailableError: the freshness check cannot reach the database.
+        """
+        claims = await self._verifier.verify(token)
+        sid = claims.get(SESSION_ID_CLAIM)
+        if sid is not None and (not isinstance(sid, str) or not sid):
+            raise InvalidTokenError("token claim 'sid' is malformed")
+        mode = self._settings.freshness
+        if mode == "never":
+            result = AuthenticatedSession(
+                user=user_from_claims(claims), credential="jwt"
+            )
+        else:
+            key = (claims["sub"], sid)
+            cached = self._fresh.get(key) if mode == "cached" else None
+            result = cached or await self._fresh_jwt_identity(claims["sub"], sid)
+            if mode == "cached" and cached is None:
+                self._fresh.set(key, result)
+        if result.session is not None:
+            _check_session(result.session, _now())
+        return self._admit(result)
+
+    async def _fresh_jwt_identity(
+        self, user_id: str, sid: str | None
+    ) -> AuthenticatedSession:
+        async with self._session_factory() as db:
+            if sid is None:
+                user = await _store.user_by_id(db, self._models, user_id)
+                if user is None:
+                    raise InvalidSessionError("The user no longer exists.")
+                return AuthenticatedSession(user=user, credential="jwt")
+            found = await _store.session_by_id(db, self._models, sid, user_id)
+        if found is None:
+            raise InvalidSessionError("The session was revoked.")
+        session, user = found
+        return AuthenticatedSession(user=user, session=session, credential="jwt")
+
+    async def from_session_token(
+        self, token: str, credential: Credential
+    ) -> AuthenticatedSession:
+        """Look up a raw Better-Auth session token (from the bearer plugin or the cookie).
+
+        Raises:
+            InvalidSessionError: no such session.
+            SessionExpiredError: the session has expired.
+            UserBannedError: the user is banned now.
+            DatabaseUnavailableError: the database cannot be reached.
+        """
+        key = (hashlib.sha256(token.encode()).hexdigest(), credential)
+        cached = self._fresh.get(key) if self._settings.freshness == "cached" else None
+        if cached is None:
+            async with self._session_factory() as db:
+                found = await _store.session_by_token(db, self._models, token)
+            if found is None:
+                raise InvalidSessionError()
+            session, user = found
+            cached = AuthenticatedSession(
+                user=user, session=session, credential=credential
+            )
+            if self._settings.freshness == "cached":
+                self._fresh.set(key, cached)
+        if cached.session is not None:  # always, for a session token
+            _check_session(cached.session, _now())
+        return self._admit(cached)
+
+    def _admit(self, identity: AuthenticatedSession) -> AuthenticatedSession:
+        if is_banned(identity.user):
+            raise UserBannedError()
+        return identity
+
+
+def log_failure(error: BetterAuthError, credential: str) -> None:
+    """One log line per refused credential: the reason, never the credential itself."""
+    logger.info(
+        "better_auth.authentication_failed",
+        extra={
+            "reason": error.code.value,
+            "detail": getattr(error, "reason", None),
+            "credential": credential,
+        },
+    )

@@ -1,0 +1,384 @@
+"""``JWKSVerifier``: Better-Auth's signing keys, fetched and cached, and its JWTs checked against them.
+
+The only module that speaks HTTP (httpx). Keys load lazily or through :meth:`JWKSVerifier.warm`;
+once cached, a request does no network I/O and never waits behind a refresh: an expired cache
+is refreshed in the background while the cached keys keep verifying. Concurrent fetches
+coalesce into one, and an unknown ``kid`` refetches at most once per ``jwks_min_refresh_seconds``,
+whether fetches succeed or fail.
+
+Every malformed, forged or unacceptable token raises :class:`InvalidTokenError` (with a short
+``reason`` attribute for logs), an expired one :class:`TokenExpiredError`; only an empty key cache
+that cannot be filled raises :class:`JWKSUnavailableError`. Neither messages nor logs hold a token.
+"""
+
+import asyncio
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._errors import InvalidTokenError, JWKSUnavailableError, TokenExpiredError
+from ._jwk_keys import (
+    MAX_KID_LENGTH,
+    PublicKey,
+    decode_checked,
+    jwk_algorithm,
+    keys_from_jwks,
+    loads_object,
+    normalize_algorithm,
+)
+from ._settings import BetterAuthSettings
+
+__all__ = ["MAX_TOKEN_LENGTH", "JWKSVerifier", "jwk_algorithm"]
+
+logger = logging.getLogger(__name__)
+
+#: Longer tokens are refused before any parsing (Better-Auth's are about 1 KiB).
+MAX_TOKEN_LENGTH = 16 * 1024
+_MAX_HEADER_LENGTH = 2048
+#: Accepted headers by their encoded form: one per signing key in practice.
+_HEADER_CACHE_SIZE = 64
+_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+#: Headers that would let a token choose its own key, or change what is signed.
+_REFUSED_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "zip", "cty"})
+_JWT_TYPES = frozenset({"jwt", "application/jwt"})
+_REQUEST_HEADERS = {
+    "Accept": "application/jwk-set+json, application/json",
+    "Accept-Encoding": "identity",
+}
+
+
+def _invalid(
+    message: str, reason: str, error: type[InvalidTokenError] = InvalidTokenError
+) -> InvalidTokenError:
+    exc = error(message)
+    # InvalidTokenError declares no ``reason``; it is an optional attribute for logs.
+    setattr(exc, "reason", reason)  # noqa: B010
+    return exc
+
+
+class _FetchError(Exception):
+    """A JWKS response that cannot be used (status, type, size or content)."""
+
+
+def _redacted(url: str) -> str:
+    """The URL without credentials or query, fit for logs."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def _cache_seconds(cache_control: str | None, settings: BetterAuthSettings) -> float:
+    """``max-age`` clamped to the configured bounds, ``jwks_cache_seconds`` without one."""
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        name = name.strip().lower()
+        if name == "max-age" and value.strip().strip('"').isdigit():
+            seconds: float = int(value.strip().strip('"')[:12])
+        elif name in {"no-cache", "no-store"}:
+            seconds = 0
+        else:
+            continue
+        return min(
+            max(seconds, settings.jwks_min_cache_seconds),
+            settings.jwks_max_cache_seconds,
+        )
+    return settings.jwks_cache_seconds
+
+
+def _number(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if value is None:
+        raise _invalid(f"token has no {name!r} claim", "missing_claim")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+    ):
+        raise _invalid(f"token claim {name!r} is not a number", "bad_claim")
+    return value
+
+
+class JWKSVerifier:
+    """Verifies Better-Auth JWTs against its JWKS, fetched lazily, cached and refreshed.
+
+    Args:
+        settings: where the JWKS is and what to accept (issuer, audiences, algorithms, limits).
+        client: an ``httpx.AsyncClient`` of yours; it is not closed by :meth:`aclose`.
+        clock: the wall clock for ``exp``/``iat``/``nbf`` (seconds since the epoch); tests freeze it.
+        monotonic: the clock of the key cache; tests move it.
+    """
+
+    def __init__(
+        self,
+        settings: BetterAuthSettings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._url = settings.resolved_jwks_url
+        self._log_url = _redacted(self._url)
+        self._client = client
+        self._owns_client = client is None
+        self._clock = clock
+        self._monotonic = monotonic
+        self._algorithms = frozenset(
+            normalize_algorithm(name) for name in settings.jwt_algorithms
+        )
+        self._issuer = settings.expected_issuer
+        self._audiences = settings.expected_audiences
+        self._leeway = settings.jwt_leeway_seconds
+        self._keys: dict[str, PublicKey] = {}
+        self._unusable: frozenset[str] = frozenset()
+        self._headers: dict[str, tuple[str, str]] = {}
+        self._expires_at = -math.inf
+        self._last_attempt = -math.inf
+        self._refresh: asyncio.Task[None] | None = None
+        #: Number of JWKS fetches started (tests and benchmarks count them).
+        self.fetch_count = 0
+
+    @property
+    def has_keys(self) -> bool:
+        """Whether signing keys are cached (possibly stale); a readiness probe can report it."""
+        return bool(self._keys)
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a valid token.
+
+        Raises:
+            TokenExpiredError: the token is valid but expired.
+            InvalidTokenError: anything else is wrong with the token.
+            JWKSUnavailableError: no keys are cached and the JWKS cannot be fetched.
+        """
+        match, (alg, kid), signature = self._parse(token)
+        key = await self._key(kid)
+        if key.algorithm != alg:
+            raise _invalid(
+                "token algorithm does not match its signing key", "alg_mismatch"
+            )
+        if not key.verify(signature, token[: match.end(2)].encode("ascii")):
+            raise _invalid("token signature is invalid", "bad_signature")
+        try:
+            claims = loads_object(decode_checked(match.group(2)))
+        except ValueError as exc:
+            raise _invalid("token payload is malformed", "malformed") from exc
+        self._check_claims(claims)
+        return claims
+
+    async def warm(self) -> bool:
+        """Fetch the keys now (in a lifespan) unless fresh ones are cached; never raises on a failed fetch.
+
+        Returns:
+            Whether keys are cached.
+        """
+        if self._keys and self._monotonic() < self._expires_at:
+            return True
+        task = self._start_refresh()
+        if task is not None:
+            await asyncio.shield(task)
+        return self.has_keys
+
+    async def aclose(self) -> None:
+        """Stop a running refresh and close the HTTP client if this verifier created it."""
+        task, self._refresh = self._refresh, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    def _parse(self, token: str) -> "tuple[re.Match[str], tuple[str, str], bytes]":
+        """Check the compact form and the header, before any key lookup or fetch."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+            raise _invalid("token is malformed", "malformed")
+        match = _COMPACT.fullmatch(token)
+        if match is None or len(match.group(1)) > _MAX_HEADER_LENGTH:
+            raise _invalid("token is malformed", "malformed")
+        try:
+            signature = decode_checked(match.group(3))
+        except ValueError as exc:
+            raise _invalid("token is malformed", "malformed") from exc
+        segment = match.group(1)
+        header = self._headers.get(segment)
+        if header is None:
+            header = self._check_header(segment)
+            if len(self._headers) >= _HEADER_CACHE_SIZE:
+                self._headers.clear()
+            self._headers[segment] = header
+        return match, header, signature
+
+    def _check_header(self, segment: str) -> tuple[str, str]:
+        """``(alg, kid)`` of an acceptable header (a pure function of the segment, so it is cached)."""
+        try:
+            header = loads_object(decode_checked(segment))
+        except ValueError as exc:
+            raise _invalid("token is malformed", "malformed") from exc
+        alg = header.get("alg")
+        if not isinstance(alg, str) or normalize_algorithm(alg) not in self._algorithms:
+            raise _invalid("token algorithm is not allowed", "alg_not_allowed")
+        if (
+            not _REFUSED_HEADERS.isdisjoint(header)
+            or header.get("b64", True) is not True
+        ):
+            raise _invalid("token header has an unsupported member", "refused_header")
+        typ = header.get("typ")
+        if typ is not None and (
+            not isinstance(typ, str) or typ.lower() not in _JWT_TYPES
+        ):
+            raise _invalid("token type is not JWT", "bad_typ")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+            raise _invalid("token has no usable key id", "no_kid")
+        return normalize_algorithm(alg), kid
+
+    async def _key(self, kid: str) -> PublicKey:
+        key = self._keys.get(kid)
+        if key is not None:
+            if self._monotonic() >= self._expires_at:
+                self._start_refresh()  # in the background: this request uses the cached key
+            return key
+        if kid not in self._unusable:
+            task = self._start_refresh()
+            if task is not None:
+                await asyncio.shield(task)
+            key = self._keys.get(kid)
+            if key is not None:
+                return key
+            if not self._keys:
+                raise JWKSUnavailableError(retry_after=self._retry_after())
+        if kid in self._unusable:
+            raise _invalid("token signing key is not allowed", "key_not_allowed")
+        raise _invalid("unknown signing key", "unknown_kid")
+
+    def _start_refresh(self) -> "asyncio.Task[None] | None":
+        """The running refresh, a new one, or ``None`` during the cooldown after the last attempt."""
+        if self._refresh is not None and not self._refresh.done():
+            return self._refresh
+        now = self._monotonic()
+        if now - self._last_attempt < self._settings.jwks_min_refresh_seconds:
+            return None
+        self._last_attempt = now
+        self.fetch_count += 1
+        self._refresh = asyncio.get_running_loop().create_task(self._refresh_keys())
+        return self._refresh
+
+    def _retry_after(self) -> int:
+        remaining = (
+            self._last_attempt
+            + self._settings.jwks_min_refresh_seconds
+            - self._monotonic()
+        )
+        return max(1, math.ceil(remaining))
+
+    async def _refresh_keys(self) -> None:
+        try:
+            keys, unusable, ttl = await asyncio.wait_for(
+                self._fetch(), self._settings.jwks_timeout_seconds
+            )
+        except (httpx.HTTPError, _FetchError, asyncio.TimeoutError) as exc:
+            reason = str(exc) if isinstance(exc, _FetchError) else type(exc).__name__
+            logger.warning(
+                "better_auth.jwks_fetch_failed url=%s error=%s cached_keys=%d",
+                self._log_url,
+                reason,
+                len(self._keys),
+            )
+            return
+        finally:
+            self._last_attempt = self._monotonic()
+        self._keys, self._unusable = keys, unusable
+        self._expires_at = self._monotonic() + ttl
+        logger.info(
+            "better_auth.jwks_refreshed url=%s keys=%d skipped=%d cache_seconds=%g",
+            self._log_url,
+            len(keys),
+            len(unusable),
+            ttl,
+        )
+
+    async def _fetch(self) -> tuple[dict[str, PublicKey], frozenset[str], float]:
+        settings = self._settings
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=settings.jwks_timeout_seconds, follow_redirects=False
+            )
+        request = self._client.stream(
+            "GET",
+            self._url,
+            headers=_REQUEST_HEADERS,
+            follow_redirects=False,
+            timeout=settings.jwks_timeout_seconds,
+        )
+        async with request as response:
+            if response.status_code != 200:
+                raise _FetchError(f"HTTP {response.status_code}")
+            media_type = (
+                response.headers.get("content-type", "")
+                .partition(";")[0]
+                .strip()
+                .lower()
+            )
+            if media_type != "application/json" and not (
+                media_type.startswith("application/") and media_type.endswith("+json")
+            ):
+                raise _FetchError("content type is not JSON")
+            if response.headers.get(
+                "content-encoding", "identity"
+            ).strip().lower() not in {"identity", ""}:
+                raise _FetchError("compressed response (identity was requested)")
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > settings.jwks_max_bytes:
+                raise _FetchError("larger than jwks_max_bytes")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > settings.jwks_max_bytes:
+                    raise _FetchError("larger than jwks_max_bytes")
+        try:
+            document = loads_object(bytes(body))
+            keys, unusable = keys_from_jwks(
+                document, algorithms=self._algorithms, max_keys=settings.jwks_max_keys
+            )
+        except ValueError as exc:
+            raise _FetchError(f"not a usable JWK Set ({exc})") from exc
+        if not keys:
+            raise _FetchError("no usable signing key")
+        return (
+            keys,
+            unusable,
+            _cache_seconds(response.headers.get("cache-control"), settings),
+        )
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        exp, iat = _number(claims, "exp"), _number(claims, "iat")
+        nbf = None if claims.get("nbf") is None else _number(claims, "nbf")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise _invalid("token has no subject", "bad_sub")
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or iss != self._issuer:
+            raise _invalid("token issuer is not trusted", "bad_iss")
+        aud = claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else aud
+        if not isinstance(audiences, list) or not all(
+            isinstance(item, str) for item in audiences
+        ):
+            raise _invalid("token has no valid 'aud' claim", "bad_aud")
+        if self._audiences.isdisjoint(audiences):
+            raise _invalid("token audience is not accepted", "bad_aud")
+        if not 0 < exp - iat <= self._settings.jwt_max_lifetime_seconds:
+            raise _invalid("token lifetime is invalid or too long", "bad_lifetime")
+        now = self._clock()
+        if iat > now + self._leeway:
+            raise _invalid("token is issued in the future", "iat_future")
+        if nbf is not None and nbf > now + self._leeway:
+            raise _invalid("token is not valid yet", "not_yet_valid")
+        if exp <= now - self._leeway:
+            raise _invalid("token expired", "expired", TokenExpiredError)
