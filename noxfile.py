@@ -44,7 +44,7 @@ _add_pyenv_interpreters()
 
 
 def _group(name: str) -> list[str]:
-    return nox.project.dependency_groups(PYPROJECT, name)
+    return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
 def ensure_postgres(session: nox.Session) -> None:
@@ -91,6 +91,7 @@ def tests(session: nox.Session) -> None:
         "pytest",
         "tests/unit",
         "tests/integration",
+        "examples",
         *args,
         env={"COVERAGE_FILE": str(ROOT / f".coverage.{session.python}")},
     )

@@ -1,19 +1,24 @@
-"""A FastAPI app that mounts fastapi-better-auth: the library's routes plus one of its own.
+"""A FastAPI app that mounts fastapi-better-auth: the library's routes plus a few of its own.
 
 Settings come from ``BETTER_AUTH_*`` (see ``nox -s example`` for the embedded SQLite default).
 """
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from fastapi_better_auth import (
+    AdminUser,
     BetterAuthSettings,
+    CurrentUser,
+    OptionalUser,
     RequestLoggingMiddleware,
     add_cors,
     better_auth_router,
     configure_logging,
+    require_role,
 )
 
 
+# --8<-- [start:create_app]
 def create_app(settings: BetterAuthSettings | None = None) -> FastAPI:
     """Build the example app; ``settings`` default to the environment."""
     settings = settings or BetterAuthSettings.load()
@@ -25,13 +30,32 @@ def create_app(settings: BetterAuthSettings | None = None) -> FastAPI:
     @app.get("/", tags=["example"])
     async def index() -> dict[str, str]:
         """Where to go from here."""
-        return {
-            "docs": "/docs",
-            "health": "/api/v1/health",
-            "database": "/api/v1/health/db",
-        }
+        return {"docs": "/docs", "health": "/api/v1/health", "me": "/api/v1/auth/me"}
+
+    @app.get("/hello", tags=["example"])
+    async def hello(user: OptionalUser) -> dict[str, str]:
+        """Greets signed-in users by name and everyone else as a guest."""
+        return {"message": f"Hello, {user.name if user else 'guest'}!"}
+
+    @app.get("/notes", tags=["example"])
+    async def notes(user: CurrentUser) -> dict[str, list[str]]:
+        """Only for signed-in, not banned users."""
+        return {"notes": [f"{user.email}'s first note"]}
+
+    @app.delete("/notes/{note_id}", tags=["example"], dependencies=[Depends(require_role("editor", "admin"))])
+    async def delete_note(note_id: str) -> dict[str, str]:
+        """Only for users holding the ``editor`` or ``admin`` role."""
+        return {"deleted": note_id}
+
+    @app.get("/admin/stats", tags=["example"])
+    async def stats(admin: AdminUser) -> dict[str, str]:
+        """Only for admins (``BETTER_AUTH_ADMIN_ROLES`` / ``BETTER_AUTH_ADMIN_USER_IDS``)."""
+        return {"requested_by": admin.id}
 
     return app
+
+
+# --8<-- [end:create_app]
 
 
 def main() -> None:  # pragma: no cover - exercised by `nox -s example`
@@ -40,9 +64,7 @@ def main() -> None:  # pragma: no cover - exercised by `nox -s example`
 
     import uvicorn
 
-    parser = argparse.ArgumentParser(
-        description="Run the fastapi-better-auth example app."
-    )
+    parser = argparse.ArgumentParser(description="Run the fastapi-better-auth example app.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()

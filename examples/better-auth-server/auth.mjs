@@ -1,0 +1,124 @@
+// The Better-Auth 1.7.25 instance shared by migrate.mjs and server.mjs, configured from the
+// environment (see README.md). Throwaway test rig: loopback only, rate limit and telemetry off.
+import { betterAuth } from "better-auth";
+import { admin, bearer, jwt } from "better-auth/plugins";
+
+const env = process.env;
+
+/** DATABASE_URL: postgres(ql)://… → pg Pool; sqlite:///abs/path, sqlite://rel/path or file:path → better-sqlite3. */
+async function openDatabase(url) {
+  if (!url) throw new Error("DATABASE_URL is required (postgres://… or sqlite:///path)");
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { default: pg } = await import("pg");
+    const pool = new pg.Pool({ connectionString: url });
+    return { database: pool, kind: "postgres", close: () => pool.end() };
+  }
+  const match = /^(?:sqlite:\/\/|file:)(.*)$/.exec(url);
+  if (match) {
+    const path = match[1].split("?")[0];
+    if (!path) throw new Error(`no file path in DATABASE_URL ${url}`);
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(path);
+    return { database: db, kind: "sqlite", close: async () => db.close() };
+  }
+  throw new Error(`unsupported DATABASE_URL ${url}: use postgres://… or sqlite:///path`);
+}
+
+const snake = (name) => name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+const snakeFields = (names) => Object.fromEntries(names.map((n) => [n, snake(n)]));
+
+// Every field Better-Auth 1.7.25 core, admin() and jwt() declare, by model ("id" is never renamed).
+const FIELDS = {
+  user: ["name", "email", "emailVerified", "image", "createdAt", "updatedAt"],
+  session: ["expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId"],
+  account: [
+    "accountId", "providerId", "userId", "accessToken", "refreshToken", "idToken",
+    "accessTokenExpiresAt", "refreshTokenExpiresAt", "scope", "password", "createdAt", "updatedAt",
+  ],
+  verification: ["identifier", "value", "expiresAt", "createdAt", "updatedAt"],
+  jwks: ["publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv"],
+  adminUser: ["role", "banned", "banReason", "banExpires"],
+  adminSession: ["impersonatedBy"],
+};
+
+/**
+ * BA_NAMING=snake_plural: plural tables and snake_case columns. The built-in Kysely setup
+ * (a pg Pool or SQLite handle as `database`) has no `usePlural` switch, and the migrator
+ * refuses an adapter instance, so plural names are spelled out with `modelName`,
+ * exactly as `usePlural` would make them ("jwks" → "jwkss").
+ */
+function naming() {
+  const choice = env.BA_NAMING ?? "";
+  if (choice === "" || choice === "default") return { core: {}, admin: undefined, jwks: undefined };
+  if (choice !== "snake_plural") throw new Error(`unknown BA_NAMING ${choice}`);
+  const model = (name) => ({ modelName: `${name}s`, fields: snakeFields(FIELDS[name]) });
+  return {
+    core: {
+      user: model("user"),
+      session: model("session"),
+      account: model("account"),
+      verification: model("verification"),
+    },
+    admin: {
+      user: { fields: snakeFields(FIELDS.adminUser) },
+      session: { fields: snakeFields(FIELDS.adminSession) },
+    },
+    jwks: model("jwks"),
+  };
+}
+
+function jwtOptions(names) {
+  const options = {};
+  const jwks = {};
+  const alg = env.BA_JWT_ALG;
+  if (alg) {
+    const configs = {
+      EdDSA: { alg: "EdDSA", crv: "Ed25519" },
+      ES256: { alg: "ES256" },
+      ES512: { alg: "ES512" },
+      RS256: { alg: "RS256" },
+      PS256: { alg: "PS256" },
+    };
+    if (!configs[alg]) throw new Error(`unsupported BA_JWT_ALG ${alg}`);
+    jwks.keyPairConfig = configs[alg];
+  }
+  if (env.BA_ROTATION_SECONDS) jwks.rotationInterval = Number(env.BA_ROTATION_SECONDS);
+  if (env.BA_GRACE_SECONDS) jwks.gracePeriod = Number(env.BA_GRACE_SECONDS);
+  if (Object.keys(jwks).length) options.jwks = jwks;
+  if (env.BA_SID_CLAIM === "1") {
+    options.jwt = { definePayload: ({ user, session }) => ({ ...user, sid: session.id }) };
+  }
+  if (names.jwks) options.schema = { jwks: names.jwks };
+  return options;
+}
+
+const opened = await openDatabase(env.DATABASE_URL);
+export const databaseKind = opened.kind;
+/** Close the pool / SQLite handle so a one-shot script can exit. */
+export const closeDatabase = opened.close;
+
+const names = naming();
+const advanced = { database: {} };
+if (env.BA_ID === "uuid") advanced.database.generateId = "uuid";
+else if (env.BA_ID) throw new Error(`unsupported BA_ID ${env.BA_ID}`);
+if (env.BA_COOKIE_PREFIX) advanced.cookiePrefix = env.BA_COOKIE_PREFIX;
+
+export const auth = betterAuth({
+  database: opened.database,
+  baseURL: env.BETTER_AUTH_URL ?? "http://127.0.0.1:3005",
+  secret: env.BETTER_AUTH_SECRET ?? "test-secret-0123456789abcdef0123456789abcdef",
+  trustedOrigins: (env.BETTER_AUTH_TRUSTED_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean),
+  emailAndPassword: { enabled: true },
+  session: {
+    // BA_COOKIE_CACHE=1: the signed session_data cookie cache (compact strategy, 300 s)
+    cookieCache: { enabled: env.BA_COOKIE_CACHE === "1", maxAge: 300 },
+  },
+  ...names.core,
+  advanced,
+  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer()],
+  rateLimit: { enabled: false },
+  telemetry: { enabled: false },
+});
