@@ -21,14 +21,19 @@ def seed(database_url: str, *rows: object) -> None:
     async def insert() -> None:
         engine = create_async_engine(database_url)
         await _migrate.upgrade(engine)
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        async with (
+            AsyncSession(engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             session.add_all(rows)
         await engine.dispose()
 
     asyncio.run(insert())
 
 
-def test_private_route_greets_the_token_owner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_private_route_greets_the_token_owner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
     alice = make_user(name="Alice")
     seed(database_url, alice)
@@ -38,8 +43,13 @@ def test_private_route_greets_the_token_owner(tmp_path: Path, monkeypatch: pytes
         monkeypatch.setenv("BETTER_AUTH_DATABASE_URL", database_url)
         with TestClient(app) as client:
             token = issuer.mint(user_claims(alice))
-            response = client.get("/private", headers={"Authorization": f"Bearer {token}"})
-            forged = client.get("/private", headers={"Authorization": f"Bearer {issuer.forge(user_claims(alice))}"})
+            response = client.get(
+                "/private", headers={"Authorization": f"Bearer {token}"}
+            )
+            forged = client.get(
+                "/private",
+                headers={"Authorization": f"Bearer {issuer.forge(user_claims(alice))}"},
+            )
     assert response.json() == {"hello": "Alice"}
     assert forged.status_code == 401
 

@@ -8,9 +8,6 @@ import pytest
 
 from tests.pg import PostgresServer, running_postgres
 
-SCHEMA_SQL = (
-    Path(__file__).resolve().parents[2] / "shared" / "better-auth" / "schema.sql"
-)
 DATA = Path(__file__).with_name("data")
 BA_URL = "http://127.0.0.1:3005"
 BA_SECRET = "test-secret-0123456789abcdef0123456789abcdef"

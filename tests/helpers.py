@@ -106,7 +106,7 @@ def guarded_app(settings: BetterAuthSettings) -> FastAPI:
 
     @app.get(
         "/editors",
-        dependencies=[__import__("fastapi").Depends(require_role("editor", "admin"))],
+        dependencies=[Depends(require_role("editor", "admin"))],
     )
     async def editors() -> dict[str, bool]:
         return {"ok": True}

@@ -42,7 +42,11 @@ def create_app(settings: BetterAuthSettings | None = None) -> FastAPI:
         """Only for signed-in, not banned users."""
         return {"notes": [f"{user.email}'s first note"]}
 
-    @app.delete("/notes/{note_id}", tags=["example"], dependencies=[Depends(require_role("editor", "admin"))])
+    @app.delete(
+        "/notes/{note_id}",
+        tags=["example"],
+        dependencies=[Depends(require_role("editor", "admin"))],
+    )
     async def delete_note(note_id: str) -> dict[str, str]:
         """Only for users holding the ``editor`` or ``admin`` role."""
         return {"deleted": note_id}
@@ -64,7 +68,9 @@ def main() -> None:  # pragma: no cover - exercised by `nox -s example`
 
     import uvicorn
 
-    parser = argparse.ArgumentParser(description="Run the fastapi-better-auth example app.")
+    parser = argparse.ArgumentParser(
+        description="Run the fastapi-better-auth example app."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()

@@ -138,6 +138,8 @@ class PublicKey:
 
     algorithm: str
     verify: Callable[[bytes, bytes], bool]
+    #: The JWK it was loaded from, canonicalised: an unchanged key keeps its object across fetches.
+    source: str = ""
 
 
 def _member(jwk: Mapping[str, Any], name: str, size: int | None = None) -> bytes:
@@ -201,7 +203,7 @@ def _rsa_verifier(
     return verify
 
 
-def load_key(jwk: Mapping[str, Any]) -> PublicKey:
+def load_key(jwk: Mapping[str, Any], source: str = "") -> PublicKey:
     """The public key of a JWK, bound to :func:`jwk_algorithm`.
 
     Raises:
@@ -215,31 +217,35 @@ def load_key(jwk: Mapping[str, Any]) -> PublicKey:
     try:
         if jwk["kty"] == "OKP":
             okp = ed25519.Ed25519PublicKey.from_public_bytes(_member(jwk, "x", 32))
-            return PublicKey(algorithm, _eddsa_verifier(okp))
+            return PublicKey(algorithm, _eddsa_verifier(okp), source)
         if jwk["kty"] == "EC":
             curve = _EC_CURVES[jwk["crv"]]
             x = int.from_bytes(_member(jwk, "x", curve.size), "big")
             y = int.from_bytes(_member(jwk, "y", curve.size), "big")
             point = ec.EllipticCurvePublicNumbers(x, y, curve.curve()).public_key()
-            return PublicKey(algorithm, _ecdsa_verifier(point, curve))
+            return PublicKey(algorithm, _ecdsa_verifier(point, curve), source)
         n = int.from_bytes(_member(jwk, "n"), "big")
         e = int.from_bytes(_member(jwk, "e"), "big")
         if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS:
             raise ValueError(f"RSA modulus is not {MIN_RSA_BITS}-{MAX_RSA_BITS} bits")
-        return PublicKey(
-            algorithm, _rsa_verifier(rsa.RSAPublicNumbers(e, n).public_key(), algorithm)
-        )
+        key = rsa.RSAPublicNumbers(e, n).public_key()
+        return PublicKey(algorithm, _rsa_verifier(key, algorithm), source)
     except UnsupportedAlgorithm as exc:
         raise ValueError("key type not supported by this cryptography build") from exc
 
 
 def keys_from_jwks(
-    document: Mapping[str, Any], *, algorithms: frozenset[str], max_keys: int
+    document: Mapping[str, Any],
+    *,
+    algorithms: frozenset[str],
+    max_keys: int,
+    previous: Mapping[str, PublicKey] | None = None,
 ) -> tuple[dict[str, PublicKey], frozenset[str]]:
     """The usable keys of a JWK Set by ``kid``, and the ``kid``s present but never to be used.
 
     A key is skipped (and logged by ``kid``) when it is invalid, private, not for signatures,
-    of an algorithm outside ``algorithms``, or when its ``kid`` appears twice.
+    of an algorithm outside ``algorithms``, or when its ``kid`` appears twice. A key of
+    ``previous`` whose JWK is unchanged is kept as the same object.
 
     Raises:
         ValueError: the document is not a JWK Set or holds more than ``max_keys`` entries.
@@ -266,8 +272,13 @@ def keys_from_jwks(
             unusable.add(kid)
             continue
         seen.add(kid)
+        source = json.dumps(entry, sort_keys=True)
+        known = (previous or {}).get(kid)
+        if known is not None and known.source == source:
+            keys[kid] = known
+            continue
         try:
-            key = load_key(entry)
+            key = load_key(entry, source)
         except ValueError as exc:
             logger.warning("better_auth.jwks_key_skipped kid=%s: %s", kid, exc)
             unusable.add(kid)

@@ -41,12 +41,17 @@ logger = logging.getLogger(__name__)
 #: Longer tokens are refused before any parsing (Better-Auth's are about 1 KiB).
 MAX_TOKEN_LENGTH = 16 * 1024
 _MAX_HEADER_LENGTH = 2048
+#: Time claims beyond this many seconds from the epoch (year 31 690 000) are nonsense.
+_MAX_TIME = 1e15
 #: Accepted headers by their encoded form: one per signing key in practice.
 _HEADER_CACHE_SIZE = 64
+#: Recently verified tokens: a client sends the same JWT until it expires.
+TOKEN_CACHE_SIZE = 1024
 _COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 #: Headers that would let a token choose its own key, or change what is signed.
 _REFUSED_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "zip", "cty"})
 _JWT_TYPES = frozenset({"jwt", "application/jwt"})
+_JSON_MEDIA = re.compile(r"application/(?:[\w.-]+\+)?json")
 _REQUEST_HEADERS = {
     "Accept": "application/jwk-set+json, application/json",
     "Accept-Encoding": "identity",
@@ -90,17 +95,24 @@ def _cache_seconds(cache_control: str | None, settings: BetterAuthSettings) -> f
     return settings.jwks_cache_seconds
 
 
+def _copy(value: Any) -> Any:
+    """A copy of JSON data, so callers never share (and mutate) the cached claims."""
+    if isinstance(value, dict):
+        return {name: _copy(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
     if value is None:
         raise _invalid(f"token has no {name!r} claim", "missing_claim")
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-    ):
-        raise _invalid(f"token claim {name!r} is not a number", "bad_claim")
-    return value
+    # JSON numbers only (no bool, no string), and sane ones: no infinity, no 400-digit int.
+    if type(value) not in (int, float) or not -_MAX_TIME <= value <= _MAX_TIME:
+        raise _invalid(f"token claim {name!r} is not a valid time", "bad_claim")
+    number: float = value
+    return number
 
 
 class JWKSVerifier:
@@ -111,6 +123,9 @@ class JWKSVerifier:
         client: an ``httpx.AsyncClient`` of yours; it is not closed by :meth:`aclose`.
         clock: the wall clock for ``exp``/``iat``/``nbf`` (seconds since the epoch); tests freeze it.
         monotonic: the clock of the key cache; tests move it.
+        token_cache_size: how many verified tokens to remember (0: none). A token seen again
+            is re-checked for time, issuer, audience and its key still being published, but
+            its signature is not checked twice.
     """
 
     def __init__(
@@ -120,6 +135,7 @@ class JWKSVerifier:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        token_cache_size: int = TOKEN_CACHE_SIZE,
     ) -> None:
         self._settings = settings
         self._url = settings.resolved_jwks_url
@@ -137,6 +153,8 @@ class JWKSVerifier:
         self._keys: dict[str, PublicKey] = {}
         self._unusable: frozenset[str] = frozenset()
         self._headers: dict[str, tuple[str, str]] = {}
+        self._verified: dict[str, tuple[str, PublicKey, dict[str, Any]]] = {}
+        self._token_cache_size = token_cache_size
         self._expires_at = -math.inf
         self._last_attempt = -math.inf
         self._refresh: asyncio.Task[None] | None = None
@@ -156,6 +174,9 @@ class JWKSVerifier:
             InvalidTokenError: anything else is wrong with the token.
             JWKSUnavailableError: no keys are cached and the JWKS cannot be fetched.
         """
+        cached = self._verified.get(token) if isinstance(token, str) else None
+        if cached is not None and self._keys.get(cached[0]) is cached[1]:
+            return self._recheck(token, cached[2])
         match, (alg, kid), signature = self._parse(token)
         key = await self._key(kid)
         if key.algorithm != alg:
@@ -169,7 +190,23 @@ class JWKSVerifier:
         except ValueError as exc:
             raise _invalid("token payload is malformed", "malformed") from exc
         self._check_claims(claims)
+        if self._token_cache_size:
+            if len(self._verified) >= self._token_cache_size:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (kid, key, _copy(claims))
         return claims
+
+    def _recheck(self, token: str, claims: dict[str, Any]) -> dict[str, Any]:
+        """The claims of a token verified with a key still published, if it is still valid."""
+        if self._monotonic() >= self._expires_at:
+            self._start_refresh()
+        try:
+            self._check_claims(claims)
+        except InvalidTokenError:
+            del self._verified[token]
+            raise
+        copied: dict[str, Any] = _copy(claims)
+        return copied
 
     async def warm(self) -> bool:
         """Fetch the keys now (in a lifespan) unless fresh ones are cached; never raises on a failed fetch.
@@ -319,21 +356,16 @@ class JWKSVerifier:
         async with request as response:
             if response.status_code != 200:
                 raise _FetchError(f"HTTP {response.status_code}")
-            media_type = (
-                response.headers.get("content-type", "")
-                .partition(";")[0]
-                .strip()
-                .lower()
-            )
-            if media_type != "application/json" and not (
-                media_type.startswith("application/") and media_type.endswith("+json")
-            ):
+            headers = response.headers
+            media = headers.get("content-type", "").partition(";")[0].strip().lower()
+            if not _JSON_MEDIA.fullmatch(media):
                 raise _FetchError("content type is not JSON")
-            if response.headers.get(
-                "content-encoding", "identity"
-            ).strip().lower() not in {"identity", ""}:
+            if (
+                headers.get("content-encoding", "identity").strip().lower()
+                != "identity"
+            ):
                 raise _FetchError("compressed response (identity was requested)")
-            length = response.headers.get("content-length", "")
+            length = headers.get("content-length", "")
             if length.isdigit() and int(length) > settings.jwks_max_bytes:
                 raise _FetchError("larger than jwks_max_bytes")
             body = bytearray()
@@ -344,17 +376,16 @@ class JWKSVerifier:
         try:
             document = loads_object(bytes(body))
             keys, unusable = keys_from_jwks(
-                document, algorithms=self._algorithms, max_keys=settings.jwks_max_keys
+                document,
+                algorithms=self._algorithms,
+                max_keys=settings.jwks_max_keys,
+                previous=self._keys,
             )
         except ValueError as exc:
             raise _FetchError(f"not a usable JWK Set ({exc})") from exc
         if not keys:
             raise _FetchError("no usable signing key")
-        return (
-            keys,
-            unusable,
-            _cache_seconds(response.headers.get("cache-control"), settings),
-        )
+        return keys, unusable, _cache_seconds(headers.get("cache-control"), settings)
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         exp, iat = _number(claims, "exp"), _number(claims, "iat")

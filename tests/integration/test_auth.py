@@ -1,9 +1,9 @@
 """Every credential Better-Auth issues is trusted exactly while Better-Auth would trust it."""
 
 import logging
-from dataclasses import dataclass
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest

@@ -18,7 +18,9 @@ from fastapi_better_auth._cookies import (
     verify_signed_token,
 )
 
-SHARED = Path(__file__).parents[3] / "shared" / "better-auth"
+SHARED = (
+    Path(__file__).parents[1] / "data"
+)  # copies of what Better-Auth 1.7.25 produced
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 COOKIES_TXT = (SHARED / "cookies.txt").read_text()
 GET_SESSION = json.loads((SHARED / "get-session.json").read_text())

@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ import pytest
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jwt.algorithms import get_default_algorithms
 
 from fastapi_better_auth._errors import (
@@ -42,9 +46,7 @@ ISSUER = "http://127.0.0.1:3005"
 NOW = 1_795_543_923.0
 ALL_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES512", "RS256", "PS256"})
 SAMPLE = json.loads(
-    (
-        Path(__file__).parents[3] / "shared" / "better-auth" / "jwt-sample.json"
-    ).read_text()
+    (Path(__file__).parents[1] / "data" / "jwt-sample.json").read_text()
 )
 
 
@@ -456,6 +458,11 @@ async def test_verify_expired_token_raises_token_expired(
         ({"exp": int(NOW) + 901}, "bad_lifetime"),
         ({"exp": int(NOW)}, "bad_lifetime"),
         ({"exp": int(NOW) - 1}, "bad_lifetime"),
+        ({"exp": 10**400}, "bad_claim"),
+        ({"exp": 10**400, "iat": NOW + 0.5}, "bad_claim"),
+        ({"iat": -(10**400)}, "bad_claim"),
+        ({"exp": 1.5e308}, "bad_claim"),
+        ({"nbf": -1e16}, "bad_claim"),
     ],
 )
 async def test_verify_unacceptable_claim_raises(
@@ -843,8 +850,8 @@ async def test_verify_hanging_refresh_never_blocks_cached_key(
         with anyio.fail_after(30):
             assert await verifier.verify(ed.token())
             await wait_for_hits(server, 2)  # the refresh now hangs inside the server
-            for _ in range(20):
-                assert await verifier.verify(ed.token())
+            for n in range(20):  # distinct tokens: each one is checked in full
+                assert await verifier.verify(ed.token(good_claims(name=str(n))))
                 await anyio.sleep(0)
         assert verifier.fetch_count == 2
         assert verifier._refresh is not None
@@ -1253,3 +1260,162 @@ def test_load_key_unsupported_by_cryptography_build_raises(
     monkeypatch.setattr(ed25519.Ed25519PublicKey, "from_public_bytes", unsupported)
     with pytest.raises(ValueError, match="not supported"):
         load_key(ed.jwk)
+
+
+# --- the verified-token cache -----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_verify_same_token_again_returns_independent_claims(
+    ed: Signer, server: JWKSServer
+) -> None:
+    token = ed.token(good_claims(aud=[ISSUER], profile={"tags": ["a"]}))
+    async with open_verifier(server) as verifier:
+        first = await verifier.verify(token)
+        first["profile"]["tags"].append("admin")
+        first["aud"].append("evil")
+        second = await verifier.verify(token)
+        second["sub"] = "someone-else"
+        third = await verifier.verify(token)
+    assert second["profile"] == {"tags": ["a"]}
+    assert third == good_claims(aud=[ISSUER], profile={"tags": ["a"]})
+    assert len(verifier._verified) == 1
+
+
+@pytest.mark.anyio
+async def test_verify_cached_token_expires_raises_and_is_forgotten(
+    ed: Signer, server: JWKSServer
+) -> None:
+    clock = FakeClock(NOW + 10)
+    token = ed.token()
+    async with open_verifier(server, clock=clock) as verifier:
+        assert await verifier.verify(token)
+        clock.now = NOW + 906
+        with pytest.raises(TokenExpiredError):
+            await verifier.verify(token)
+        assert verifier._verified == {}
+
+
+@pytest.mark.anyio
+async def test_verify_cached_token_key_unchanged_by_refresh_still_hits(
+    ed: Signer, server: JWKSServer
+) -> None:
+    monotonic = FakeClock(1000.0)
+    async with open_verifier(server, monotonic=monotonic) as verifier:
+        token = ed.token()
+        assert await verifier.verify(token)
+        key = verifier._keys[ed.kid]
+        monotonic.now += 300
+        assert await verifier.verify(
+            token
+        )  # from the cache; starts a background refresh
+        await refreshed(verifier)
+        assert verifier.fetch_count == 2
+        assert verifier._keys[ed.kid] is key
+        assert await verifier.verify(token)
+
+
+@pytest.mark.anyio
+async def test_verify_cached_token_key_replaced_under_same_kid_raises(
+    ed: Signer, server: JWKSServer
+) -> None:
+    monotonic = FakeClock(1000.0)
+    async with open_verifier(server, monotonic=monotonic) as verifier:
+        token = ed.token()
+        assert await verifier.verify(token)
+        server.serve(make_signer("EdDSA", kid=ed.kid).jwk)
+        monotonic.now += 300
+        assert await verifier.warm()
+        await rejects(verifier, token, "bad_signature")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("size", "kept"), [(1, 1), (2, 2)])
+async def test_verify_token_cache_size_bounds_entries(
+    size: int, kept: int, ed: Signer, server: JWKSServer
+) -> None:
+    async with open_verifier(server) as verifier:
+        verifier._token_cache_size = size
+        for n in range(3):
+            assert await verifier.verify(ed.token(good_claims(name=str(n))))
+        assert len(verifier._verified) == kept
+
+
+@pytest.mark.anyio
+async def test_verifier_token_cache_size_zero_disables_cache(
+    ed: Signer, server: JWKSServer
+) -> None:
+    verifier = JWKSVerifier(
+        make_settings(server), clock=FakeClock(NOW), token_cache_size=0
+    )
+    try:
+        assert await verifier.verify(ed.token())
+        assert await verifier.verify(ed.token())
+        assert verifier._verified == {}
+    finally:
+        await verifier.aclose()
+
+
+# --- fuzzing: any input is a valid token or an InvalidTokenError, nothing else ----------------
+
+FUZZ_SIGNER = make_signer("EdDSA", kid="fuzz")
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+header_members = st.sampled_from(
+    ["alg", "kid", "typ", "crit", "b64", "jku", "cty", "x"]
+)
+claim_names = st.sampled_from(["exp", "iat", "nbf", "sub", "iss", "aud", "x"])
+
+
+def fuzz_verify(token: Any) -> None:
+    """Verify with the fuzz key cached and refetches cooling down: no I/O at all."""
+    settings = BetterAuthSettings(
+        url=ISSUER,
+        database_url="sqlite:///unused.db",
+        jwks_url="http://127.0.0.1:9/jwks",
+        jwks_min_refresh_seconds=3600,
+    )
+    verifier = JWKSVerifier(settings, clock=FakeClock(NOW + 10))
+    verifier._keys = {"fuzz": load_key(FUZZ_SIGNER.jwk)}
+    verifier._expires_at = math.inf
+    verifier._last_attempt = time.monotonic()
+    try:
+        claims = asyncio.run(verifier.verify(token))
+    except InvalidTokenError:
+        return
+    assert claims["iss"] == ISSUER
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=300)
+    | st.from_regex(
+        r"[A-Za-z0-9_-]{1,80}\.[A-Za-z0-9_-]{1,80}\.[A-Za-z0-9_-]{1,90}", fullmatch=True
+    )
+)
+def test_verify_any_text_raises_only_invalid_token(token: str) -> None:
+    fuzz_verify(token)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(header_members, json_values | st.just("EdDSA") | st.just("fuzz")),
+    st.dictionaries(claim_names, json_values | st.just(ISSUER) | st.just(int(NOW))),
+)
+def test_verify_any_signed_json_raises_only_invalid_token(
+    header: dict[str, Any], payload: dict[str, Any]
+) -> None:
+    fuzz_verify(ed_signed(FUZZ_SIGNER, header, payload))
+    fuzz_verify(
+        ed_signed(FUZZ_SIGNER, {**header, "alg": "EdDSA", "kid": "fuzz"}, payload)
+    )

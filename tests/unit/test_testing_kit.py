@@ -1,0 +1,94 @@
+"""The testing kit mints what Better-Auth mints, and the verifier accepts exactly that."""
+
+from typing import get_args
+
+import httpx
+import pytest
+
+from fastapi_better_auth import BetterAuthSettings, InvalidTokenError
+from fastapi_better_auth._cookies import verify_signed_token
+from fastapi_better_auth._jwks import JWKSVerifier
+from fastapi_better_auth.testing import (
+    Algorithm,
+    TokenIssuer,
+    make_account,
+    make_session,
+    make_user,
+    session_cookie,
+    user_claims,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def _verifier(origin: str, algorithm: str) -> JWKSVerifier:
+    return JWKSVerifier(
+        BetterAuthSettings.load(
+            url=origin, database_url="sqlite://", jwt_algorithms=algorithm
+        )
+    )
+
+
+@pytest.mark.parametrize("algorithm", get_args(Algorithm))
+async def test_issuer_tokens_verify_against_its_served_jwks(
+    algorithm: Algorithm,
+) -> None:
+    issuer = TokenIssuer(algorithm)
+    user = make_user(name="Alice")
+    with issuer.serve() as origin:
+        verifier = _verifier(origin, algorithm)
+        try:
+            claims = await verifier.verify(issuer.mint(user_claims(user)))
+            with pytest.raises(InvalidTokenError):
+                await verifier.verify(issuer.forge(user_claims(user)))
+        finally:
+            await verifier.aclose()
+    assert claims["sub"] == user.id
+    assert claims["iss"] == claims["aud"] == origin
+    assert claims["exp"] - claims["iat"] == 900
+    assert claims["name"] == "Alice"
+
+
+async def test_jwks_is_better_auth_shaped_and_rotation_keeps_old_keys() -> None:
+    issuer = TokenIssuer()
+    first = issuer.current
+    second = issuer.rotate()
+    keys = issuer.jwks()["keys"]
+    assert [k["kid"] for k in keys] == [first.kid, second.kid]
+    assert all(
+        k["alg"] == "EdDSA" and k["kty"] == "OKP" and "use" not in k for k in keys
+    )
+    assert issuer.rotate(keep_old=False) is issuer.current
+    assert len(issuer.jwks()["keys"]) == 1
+
+
+def test_served_jwks_answers_only_its_path() -> None:
+    issuer = TokenIssuer(issuer="https://auth.example")
+    with issuer.serve() as origin, httpx.Client() as client:
+        assert client.get(origin + "/api/auth/jwks").json() == issuer.jwks()
+        assert client.get(origin + "/other").status_code == 404
+        assert issuer.issuer == "https://auth.example"
+    assert issuer.requests == 2
+
+
+def test_rows_follow_better_auth_conventions() -> None:
+    user = make_user()
+    session = make_session(user.id)
+    account = make_account(user)
+    assert (
+        user.role == "user"
+        and user.banned is False
+        and user.email.endswith("@example.com")
+    )
+    assert session.user_id == user.id and session.ip_address == ""
+    assert (session.expires_at - session.created_at).days == 7
+    assert account.provider_id == "credential" and account.account_id == user.id
+    claims = user_claims(make_user(ban_expires=user.created_at))
+    assert claims["banExpires"] is not None and claims["banExpires"].endswith("Z")
+
+
+def test_session_cookie_is_signed_and_url_encoded() -> None:
+    name, value = session_cookie("t" * 32, "secret", prefix="app", secure=True)
+    assert name == "__Secure-app.session_token"
+    assert "%3D" in value
+    assert verify_signed_token(value, "secret") == "t" * 32
