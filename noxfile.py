@@ -22,7 +22,15 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = CI
 nox.options.reuse_existing_virtualenvs = not CI
-nox.options.sessions = ["lint", "typecheck", "tests", "package", "docs", "coverage"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests",
+    "interop",
+    "package",
+    "docs",
+    "coverage",
+]
 os.environ.setdefault(
     "UV_PYTHON_DOWNLOADS", "never"
 )  # use the interpreters on this machine
@@ -94,6 +102,49 @@ def tests(session: nox.Session) -> None:
         "examples",
         *args,
         env={"COVERAGE_FILE": str(ROOT / f".coverage.{session.python}")},
+    )
+
+
+def ensure_node(session: nox.Session) -> None:
+    """Install Debian's Node.js and npm when missing (the Better-Auth server runs on Node >= 20)."""
+    if shutil.which("node") and shutil.which("npm"):
+        return
+    if shutil.which("apt-get") is None:
+        session.error("the interop tests need Node.js >= 20 and npm on PATH")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    session.run(*sudo, "apt-get", "update", "-qq", external=True)
+    session.run(
+        *sudo,
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "nodejs",
+        "npm",
+        external=True,
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+@nox.session(python=LATEST)
+def interop(session: nox.Session) -> None:
+    """Against a real Better-Auth 1.7.25 server (Node) on PostgreSQL and SQLite, on loopback."""
+    ensure_postgres(session)
+    ensure_node(session)
+    with session.chdir(ROOT / "examples" / "better-auth-server"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.install(".[postgres,sqlite]", *_group("tests"))
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "tests/interop",
+        *session.posargs,
+        env={
+            "FBA_INTEROP_REQUIRED": "1",
+            "COVERAGE_FILE": str(ROOT / ".coverage.interop"),
+        },
     )
 
 

@@ -98,6 +98,8 @@ class InvalidTokenError(AuthenticationError):
     """The credential is invalid."""
 
     code = ErrorCode.INVALID_TOKEN
+    #: A short machine reason for logs (``unknown_kid``, ``expired``…); never sent to clients.
+    reason: str | None = None
 
     def http_headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Bearer error="invalid_token"'}

@@ -22,7 +22,8 @@ import pytest
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from jwt.algorithms import get_default_algorithms
 
@@ -1379,13 +1380,13 @@ claim_names = st.sampled_from(["exp", "iat", "nbf", "sub", "iss", "aud", "x"])
 
 def fuzz_verify(token: Any) -> None:
     """Verify with the fuzz key cached and refetches cooling down: no I/O at all."""
-    settings = BetterAuthSettings(
+    config = BetterAuthSettings(
         url=ISSUER,
         database_url="sqlite:///unused.db",
         jwks_url="http://127.0.0.1:9/jwks",
         jwks_min_refresh_seconds=3600,
     )
-    verifier = JWKSVerifier(settings, clock=FakeClock(NOW + 10))
+    verifier = JWKSVerifier(config, clock=FakeClock(NOW + 10))
     verifier._keys = {"fuzz": load_key(FUZZ_SIGNER.jwk)}
     verifier._expires_at = math.inf
     verifier._last_attempt = time.monotonic()
@@ -1396,7 +1397,7 @@ def fuzz_verify(token: Any) -> None:
     assert claims["iss"] == ISSUER
 
 
-@settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=200, deadline=None)
 @given(
     st.text(max_size=300)
     | st.from_regex(
@@ -1407,7 +1408,7 @@ def test_verify_any_text_raises_only_invalid_token(token: str) -> None:
     fuzz_verify(token)
 
 
-@settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(header_members, json_values | st.just("EdDSA") | st.just("fuzz")),
     st.dictionaries(claim_names, json_values | st.just(ISSUER) | st.just(int(NOW))),

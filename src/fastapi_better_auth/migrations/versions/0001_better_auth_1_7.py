@@ -91,6 +91,8 @@ _INDEXES = {"session": "userId", "account": "userId", "verification": "identifie
 
 def upgrade(*, naming: SchemaNaming, **_: Any) -> None:
     user_table, user_id = naming.table("user"), naming.column("user", "id")
+    # Better-Auth's SQLite DDL has no defaults: CURRENT_TIMESTAMP there would store local-time text
+    defaults = op.get_context().dialect.name != "sqlite"
     for model, columns in _TABLES.items():
         table = naming.table(model)
         items: list[Any] = [
@@ -98,7 +100,7 @@ def upgrade(*, naming: SchemaNaming, **_: Any) -> None:
                 naming.column(model, field),
                 type_,
                 nullable=nullable,
-                server_default=default,
+                server_default=default if defaults else None,
             )
             for field, type_, nullable, default in columns
         ]
