@@ -98,13 +98,18 @@ class Authenticator:
         self._verifier = verifier
         self._session_factory = session_factory
         self._models = models
+        ttl = settings.freshness_cache_seconds
         self._fresh: TTLCache[tuple[str, str | None], AuthenticatedSession] = TTLCache(
-            settings.freshness_cache_seconds
+            ttl
+        )
+        self._sessions: TTLCache[str, tuple[SessionInfo, AuthenticatedUser]] = TTLCache(
+            ttl
         )
 
     def forget(self) -> None:
         """Drop cached freshness checks (after a write that changes users or sessions)."""
         self._fresh.clear()
+        self._sessions.clear()
 
     async def from_jwt(self, token: str) -> AuthenticatedSession:
         """Verify a Better-Auth JWT, then check the user (and session) it names.
@@ -162,22 +167,22 @@ class Authenticator:
             UserBannedError: the user is banned now.
             DatabaseUnavailableError: the database cannot be reached.
         """
-        key = (hashlib.sha256(token.encode()).hexdigest(), credential)
-        cached = self._fresh.get(key) if self._settings.freshness == "cached" else None
-        if cached is None:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        found = (
+            self._sessions.get(key) if self._settings.freshness == "cached" else None
+        )
+        if found is None:
             async with self._session_factory() as db:
                 found = await _store.session_by_token(db, self._models, token)
             if found is None:
                 raise InvalidSessionError()
-            session, user = found
-            cached = AuthenticatedSession(
-                user=user, session=session, credential=credential
-            )
             if self._settings.freshness == "cached":
-                self._fresh.set(key, cached)
-        if cached.session is not None:  # always, for a session token
-            _check_session(cached.session, _now())
-        return self._admit(cached)
+                self._sessions.set(key, found)
+        session, user = found
+        _check_session(session, _now())
+        return self._admit(
+            AuthenticatedSession(user=user, session=session, credential=credential)
+        )
 
     def _admit(self, identity: AuthenticatedSession) -> AuthenticatedSession:
         if is_banned(identity.user):

@@ -121,8 +121,40 @@ _DECODER = json.JSONDecoder(
 )
 
 
+#: Deepest nesting of arrays and objects accepted (Better-Auth's payloads are 1 deep).
+MAX_DEPTH = 32
+
+
+def _depth(text: str) -> int:
+    """Nesting depth of JSON text, brackets inside strings ignored (only run on suspicious input)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def loads_object(raw: bytes) -> dict[str, Any]:
-    """Strict JSON: UTF-8, an object at the top, no duplicate members, no NaN/Infinity; else ``ValueError``."""
+    """Strict JSON: UTF-8, an object at the top, no duplicate members, no NaN/Infinity, at most
+    ``MAX_DEPTH`` levels deep (the same on every Python version); else ``ValueError``."""
+    if (
+        raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+        and _depth(raw.decode("utf-8", "replace")) > MAX_DEPTH
+    ):
+        raise ValueError("too deeply nested")
     try:
         value = _DECODER.decode(raw.decode("utf-8"))
     except RecursionError as exc:

@@ -461,3 +461,57 @@ def test_require_role_returns_the_same_dependency_for_the_same_roles() -> None:
         require_role()
     with pytest.raises(ValueError, match="role"):
         require_role("a,b")
+
+
+def test_malformed_sid_claim_is_refused(
+    client: TestClient, world: World, issuer: TokenIssuer
+) -> None:
+    token = issuer.mint({**user_claims(world.alice), "sid": 12345})
+    response = client.get("/me", headers=_bearer(token))
+    assert response.status_code == 401
+    assert response.json()["detail"]["code"] == "INVALID_TOKEN"
+
+
+def test_freshness_never_tolerates_odd_date_claims(
+    world: World, issuer: TokenIssuer
+) -> None:
+    assert issuer.issuer is not None
+    token = issuer.mint(
+        {**user_claims(world.alice), "createdAt": "yesterday", "updatedAt": 5}
+    )
+    with client_for(
+        settings_for(issuer.issuer, world.url, freshness="never")
+    ) as client:
+        body = client.get("/api/v1/auth/me", headers=_bearer(token)).json()
+    assert body["created_at"] is None and body["updated_at"] is None
+
+
+def test_freshness_cached_reuses_a_session_lookup_until_forgotten(
+    world: World, issuer: TokenIssuer
+) -> None:
+    assert issuer.issuer is not None
+    token = world.alice_session.token
+    settings = settings_for(
+        issuer.issuer, world.url, freshness="cached", freshness_cache_seconds=3600
+    )
+    with client_for(settings) as client:
+        assert client.get("/me", headers=_bearer(token)).status_code == 200
+        execute(world.url, delete(Session).where(Session.id == world.alice_session.id))
+        assert client.get("/me", headers=_bearer(token)).status_code == 200  # cached
+        client.app_state["better_auth"].authenticator.forget()
+        assert client.get("/me", headers=_bearer(token)).status_code == 401
+
+
+def test_accounts_with_database_down_answers_503(
+    world: World, issuer: TokenIssuer
+) -> None:
+    assert issuer.issuer is not None
+    token = issuer.mint(user_claims(world.alice))
+    dead = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
+    with client_for(settings_for(issuer.issuer, dead, freshness="never")) as client:
+        assert (
+            client.get("/me", headers=_bearer(token)).status_code == 200
+        )  # no database needed
+        response = client.get("/api/v1/auth/accounts", headers=_bearer(token))
+    assert response.status_code == 503
+    assert response.json()["detail"]["code"] == "DATABASE_UNAVAILABLE"
