@@ -4,7 +4,7 @@ import importlib.metadata
 import inspect
 
 import fastapi_better_auth
-from fastapi_better_auth import models
+from fastapi_better_auth import models, testing
 
 
 def test_all_is_sorted_and_importable() -> None:
@@ -16,7 +16,7 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_every_public_name_has_a_docstring() -> None:
     undocumented = []
-    for module in (fastapi_better_auth, models):
+    for module in (fastapi_better_auth, models, testing):
         for name in module.__all__:
             obj = getattr(module, name)
             if (inspect.isclass(obj) or inspect.isfunction(obj)) and not inspect.getdoc(

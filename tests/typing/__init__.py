@@ -1,0 +1,1 @@
+"""Files mypy checks and pytest never runs."""

@@ -1,0 +1,67 @@
+"""Type-checked (mypy --strict), never executed: the public API reads as users write it."""
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import select
+
+from fastapi_better_auth import (
+    AdminUser,
+    AuthenticatedSession,
+    AuthenticatedUser,
+    BetterAuth,
+    BetterAuthSettings,
+    CurrentSession,
+    CurrentUser,
+    DbSession,
+    OptionalUser,
+    SchemaNaming,
+    better_auth_router,
+    require_role,
+)
+from fastapi_better_auth.models import User, get_models
+from fastapi_better_auth.testing import TokenIssuer, make_user, user_claims
+
+app = FastAPI()
+app.include_router(better_auth_router())
+app.include_router(better_auth_router(BetterAuthSettings.load(url="http://x", database_url="sqlite://")))
+
+
+@app.get("/me")
+async def me(user: CurrentUser) -> str:
+    return user.email
+
+
+@app.get("/maybe")
+async def maybe(user: OptionalUser) -> str | None:
+    return None if user is None else user.id
+
+
+@app.get("/session")
+async def session(identity: CurrentSession) -> str | None:
+    expires = identity.session.expires_at if identity.session else None
+    return None if expires is None else expires.isoformat()
+
+
+@app.get("/admin")
+async def admin(user: AdminUser, db: DbSession) -> list[str]:
+    rows = await db.execute(select(User.email).where(User.banned.is_(False)))
+    return [email for (email,) in rows]
+
+
+Editor = Annotated[AuthenticatedUser, Depends(require_role("editor"))]
+
+
+@app.get("/edit")
+async def edit(user: Editor) -> frozenset[str]:
+    return user.roles
+
+
+def other_naming() -> str:
+    models = get_models(SchemaNaming.from_mappings(use_plural=True, column_case="snake"))
+    return str(select(models.user.email).where(models.user.email_verified.is_(True)))
+
+
+async def runtime() -> AuthenticatedSession:
+    async with BetterAuth(BetterAuthSettings.load(url="http://x", database_url="sqlite://")) as auth:
+        return await auth.authenticator.from_jwt(TokenIssuer().mint(user_claims(make_user())))
