@@ -55,30 +55,31 @@ def _group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
-def ensure_postgres(session: nox.Session) -> None:
-    """Install Debian's PostgreSQL server when its binaries are missing (the tests start it)."""
-    if (
-        glob.glob("/usr/lib/postgresql/*/bin/initdb")
-        or shutil.which("initdb")
-        or os.environ.get("PG_BIN")
-    ):
-        return
+def _apt_install(session: nox.Session, missing: str, *packages: str) -> None:
+    """Install Debian packages (the machines this project runs on have apt and root or sudo)."""
     if shutil.which("apt-get") is None:
         session.error(
-            "PostgreSQL server binaries not found: install PostgreSQL or set PG_BIN"
+            f"{missing} not found and apt-get is not available: install {' '.join(packages)}"
         )
     sudo = [] if os.geteuid() == 0 else ["sudo"]
-    session.run(*sudo, "apt-get", "update", "-qq", external=True)
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run(*sudo, "apt-get", "update", "-qq", external=True, env=env)
     session.run(
-        *sudo,
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "postgresql",
-        external=True,
-        env={"DEBIAN_FRONTEND": "noninteractive"},
+        *sudo, "apt-get", "install", "-y", "-qq", *packages, external=True, env=env
     )
+
+
+def ensure_postgres(session: nox.Session) -> None:
+    """Install Debian's PostgreSQL server when its binaries are missing (the tests start it)."""
+    found = glob.glob("/usr/lib/postgresql/*/bin/initdb") or shutil.which("initdb")
+    if not (found or os.environ.get("PG_BIN")):
+        _apt_install(session, "PostgreSQL server binaries", "postgresql")
+
+
+def ensure_node(session: nox.Session) -> None:
+    """Install Debian's Node.js and npm when missing (the Better-Auth server runs on Node >= 20)."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        _apt_install(session, "Node.js", "nodejs", "npm")
 
 
 @nox.session(python=PYTHONS)
@@ -102,27 +103,6 @@ def tests(session: nox.Session) -> None:
         "examples",
         *args,
         env={"COVERAGE_FILE": str(ROOT / f".coverage.{session.python}")},
-    )
-
-
-def ensure_node(session: nox.Session) -> None:
-    """Install Debian's Node.js and npm when missing (the Better-Auth server runs on Node >= 20)."""
-    if shutil.which("node") and shutil.which("npm"):
-        return
-    if shutil.which("apt-get") is None:
-        session.error("the interop tests need Node.js >= 20 and npm on PATH")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    session.run(*sudo, "apt-get", "update", "-qq", external=True)
-    session.run(
-        *sudo,
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "nodejs",
-        "npm",
-        external=True,
-        env={"DEBIAN_FRONTEND": "noninteractive"},
     )
 
 
