@@ -14,7 +14,7 @@ from ._schemas import AccountInfo, AuthenticatedUser, SessionInfo
 from .models import BetterAuthModels
 
 
-def _user_columns(models: BetterAuthModels) -> list[Any]:
+def user_columns(models: BetterAuthModels) -> list[Any]:
     user = models.user
     return [
         user.id,
@@ -31,7 +31,7 @@ def _user_columns(models: BetterAuthModels) -> list[Any]:
     ]
 
 
-def _session_columns(models: BetterAuthModels) -> list[Any]:
+def session_columns(models: BetterAuthModels) -> list[Any]:
     session = models.session
     return [
         session.id.label("session_id"),
@@ -45,7 +45,7 @@ def _session_columns(models: BetterAuthModels) -> list[Any]:
     ]
 
 
-def _session_info(row: Any) -> SessionInfo:
+def session_info(row: Any) -> SessionInfo:
     return SessionInfo(
         id=row.session_id,
         user_id=row.user_id,
@@ -58,7 +58,7 @@ def _session_info(row: Any) -> SessionInfo:
     )
 
 
-def _user(row: Any) -> AuthenticatedUser:
+def user_snapshot(row: Any) -> AuthenticatedUser:
     return AuthenticatedUser(
         id=row.id,
         email=row.email,
@@ -84,12 +84,12 @@ async def session_by_token(
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session whose raw token is ``token`` and its user, in one query (as Better-Auth reads it)."""
     query = (
-        select(*_session_columns(models), *_user_columns(models))
+        select(*session_columns(models), *user_columns(models))
         .join(models.user, models.user.id == models.session.user_id)
         .where(models.session.token == token)
     )
     row = (await db.execute(query)).first()
-    return None if row is None else (_session_info(row), _user(row))
+    return None if row is None else (session_info(row), user_snapshot(row))
 
 
 async def session_by_id(
@@ -97,12 +97,12 @@ async def session_by_id(
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session ``session_id`` of user ``user_id`` and that user, in one query."""
     query = (
-        select(*_session_columns(models), *_user_columns(models))
+        select(*session_columns(models), *user_columns(models))
         .join(models.user, models.user.id == models.session.user_id)
         .where(models.session.id == session_id, models.session.user_id == user_id)
     )
     row = (await db.execute(query)).first()
-    return None if row is None else (_session_info(row), _user(row))
+    return None if row is None else (session_info(row), user_snapshot(row))
 
 
 async def user_by_id(
@@ -110,11 +110,9 @@ async def user_by_id(
 ) -> AuthenticatedUser | None:
     """The user row ``user_id``, or None."""
     row = (
-        await db.execute(
-            select(*_user_columns(models)).where(models.user.id == user_id)
-        )
+        await db.execute(select(*user_columns(models)).where(models.user.id == user_id))
     ).first()
-    return None if row is None else _user(row)
+    return None if row is None else user_snapshot(row)
 
 
 async def accounts_of(

@@ -10,7 +10,7 @@ from .._dependencies import STATE_KEY
 from .._runtime import BetterAuth
 from .._settings import BetterAuthSettings
 from . import auth as auth_routes
-from . import health
+from . import health, sessions, users
 
 TAG = "better-auth"
 
@@ -20,6 +20,7 @@ def better_auth_router(
     *,
     auth: BetterAuth | None = None,
     prefix: str = "/api/v1",
+    admin: bool = True,
 ) -> APIRouter:
     """A new router serving the library's ``/api/v1`` surface, with a lifespan that builds its state.
 
@@ -30,6 +31,8 @@ def better_auth_router(
         settings: settings to use instead of reading ``BETTER_AUTH_*`` at startup.
         auth: a runtime you built (for example to share your engine); you own its lifetime.
         prefix: where the routes are mounted.
+        admin: include ``/users`` and ``/users/{id}/sessions`` (user administration,
+            profile and session management); ``False`` leaves them out.
 
     Raises:
         ConfigurationError: (at startup) a setting is missing or invalid.
@@ -46,4 +49,7 @@ def better_auth_router(
     router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
     router.include_router(health.router)
     router.include_router(auth_routes.router)
+    if admin:
+        router.include_router(users.router)
+        router.include_router(sessions.router)
     return router

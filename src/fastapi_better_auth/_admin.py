@@ -1,0 +1,166 @@
+"""What the admin API shares: the audit trail, role and ban predicates in SQL, the admin lock.
+
+Framework-free (no FastAPI), through mapped attributes only, so it runs from a worker or a CLI
+and under every naming. ``_admin_users`` and ``_admin_sessions`` build on it.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ._errors import (
+    BetterAuthError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from ._settings import BetterAuthSettings
+from .models import BetterAuthModels
+
+#: Admin actions go to this logger, one record each, with ``actor``, ``target``, ``action``
+#: and ``outcome`` in ``extra``; never a token or a secret.
+audit_logger = logging.getLogger("fastapi_better_auth.audit")
+
+_DENIED = (PermissionDeniedError, NotFoundError, InvalidRequestError, ConflictError)
+
+
+def audit(
+    action: str, actor: str | None, target: str | None, outcome: str, **extra: Any
+) -> None:
+    """Log one audit event (``outcome`` is ``success``, ``denied`` or ``error``)."""
+    level = logging.INFO if outcome == "success" else logging.WARNING
+    audit_logger.log(
+        level,
+        "better_auth.audit",
+        extra={
+            "action": action,
+            "actor": actor,
+            "target": target,
+            "outcome": outcome,
+            **extra,
+        },
+    )
+
+
+@contextmanager
+def audited(action: str, actor: str | None, target: str | None) -> Iterator[None]:
+    """Log the block's outcome: ``success``, ``denied`` (a refusal we chose) or ``error``."""
+    try:
+        yield
+    except _DENIED as error:
+        audit(action, actor, target, "denied", reason=error.code.value)
+        raise
+    except BetterAuthError as error:
+        audit(action, actor, target, "error", reason=error.code.value)
+        raise
+    except Exception as error:  # logged and re-raised: a bug stays a 500
+        audit(action, actor, target, "error", reason=type(error).__name__)
+        raise
+    audit(action, actor, target, "success")
+
+
+def escape_like(text: str) -> str:
+    """``text`` as a literal inside a ``LIKE … ESCAPE '/'`` pattern."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def has_role(
+    models: BetterAuthModels, role: str, default_role: str
+) -> ColumnElement[bool]:
+    """Rows whose comma-joined ``role`` holds ``role`` (an empty column counts as ``default_role``)."""
+    column = models.user.role
+    padded = (
+        literal(",", Text)
+        + func.replace(column, " ", "", type_=Text)
+        + literal(",", Text)
+    )
+    clause: ColumnElement[bool] = padded.like(f"%,{escape_like(role)},%", escape="/")
+    if role == default_role:
+        clause = or_(clause, column.is_(None), column == "")
+    return clause
+
+
+def banned_now(models: BetterAuthModels, now: datetime) -> ColumnElement[bool]:
+    """Rows banned at ``now``: ``banned`` and no ``banExpires`` or one still ahead (never NULL)."""
+    user = models.user
+    return and_(
+        user.banned.is_(true()),
+        or_(user.ban_expires.is_(None), user.ban_expires > now),
+    )
+
+
+def is_admin_clause(
+    models: BetterAuthModels, settings: BetterAuthSettings
+) -> ColumnElement[bool]:
+    """Rows that are admins as ``require_admin`` decides: an admin role or an admin user id."""
+    clauses = [
+        has_role(models, role, settings.default_role)
+        for role in sorted(settings.admin_roles)
+    ]
+    if settings.admin_user_ids:
+        clauses.append(models.user.id.in_(sorted(settings.admin_user_ids)))
+    return or_(false(), *clauses)
+
+
+async def lock_active_admins(
+    db: AsyncSession,
+    models: BetterAuthModels,
+    settings: BetterAuthSettings,
+    now: datetime,
+) -> set[str]:
+    """The ids of admins who are not banned, locked until the transaction ends.
+
+    On PostgreSQL ``SELECT … FOR UPDATE``, in id order so that concurrent callers queue
+    instead of deadlocking: of two transactions demoting the last two admins, the second
+    re-reads after the first commits and sees one admin left. SQLite serialises writers.
+    """
+    user = models.user
+    query = (
+        select(user.id)
+        .where(is_admin_clause(models, settings), not_(banned_now(models, now)))
+        .order_by(user.id)
+        .with_for_update()
+    )
+    return set((await db.scalars(query)).all())
+
+
+async def count_admins(
+    db: AsyncSession,
+    models: BetterAuthModels,
+    settings: BetterAuthSettings,
+    now: datetime,
+) -> int:
+    """How many admins are not banned at ``now`` (no lock)."""
+    query = (
+        select(func.count())
+        .select_from(models.user)
+        .where(is_admin_clause(models, settings), not_(banned_now(models, now)))
+    )
+    return int((await db.execute(query)).scalar_one())
+
+
+def ensure_admin_remains(admins: set[str], target_id: str) -> None:
+    """Refuse a change that leaves no active admin (``admins`` from :func:`lock_active_admins`).
+
+    Raises:
+        ConflictError: ``target_id`` is the last admin.
+    """
+    if target_id in admins and not admins - {target_id}:
+        raise ConflictError("This is the last admin; make another admin first.")

@@ -1,0 +1,77 @@
+"""``/users/{user_id}/sessions``: a user's sessions, for their owner or an admin.
+
+Tokens are never returned; the caller's own session is marked ``current``. A non-admin who
+names another user gets 404, and a session id of another user is a 404, never revoked.
+"""
+
+from fastapi import APIRouter
+
+from .. import _admin_sessions, _admin_users
+from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentSession
+from .._schemas import RevokedSessions, SessionList
+from .._types import utcnow
+from .users import admin_action, error_responses, require_admin_or_self
+
+router = APIRouter(prefix="/users/{user_id}/sessions", responses=AUTH_RESPONSES)
+
+
+@router.get(
+    "",
+    name="better_auth:sessions.list",
+    summary="A user's sessions (owner or admin)",
+    responses=error_responses(404),
+)
+async def list_sessions(
+    user_id: str, identity: CurrentSession, auth: BetterAuthDep
+) -> SessionList:
+    """Unexpired sessions, newest first, impersonation sessions included (``impersonated_by``)."""
+    actor = identity.user
+    current = identity.session.id if identity.session is not None else None
+    with admin_action("sessions.list", actor.id, user_id):
+        require_admin_or_self(actor, auth, user_id)
+        async with auth.session() as db:
+            await _admin_users.get_user(db, auth.models, user_id)
+            sessions = await _admin_sessions.list_sessions(
+                db, auth.models, user_id, utcnow(), current_id=current
+            )
+        return SessionList(sessions=sessions)
+
+
+@router.delete(
+    "",
+    name="better_auth:sessions.revoke_all",
+    summary="Revoke all of a user's sessions (owner or admin)",
+    responses=error_responses(404),
+)
+async def revoke_all_sessions(
+    user_id: str, identity: CurrentSession, auth: BetterAuthDep
+) -> RevokedSessions:
+    """Delete every session of the user, the caller's own included (it signs them out)."""
+    actor = identity.user
+    with admin_action("sessions.revoke_all", actor.id, user_id):
+        require_admin_or_self(actor, auth, user_id)
+        async with auth.session() as db, db.begin():
+            await _admin_users.get_user(db, auth.models, user_id)
+            revoked = await _admin_sessions.revoke_all(db, auth.models, user_id)
+        auth.authenticator.forget()
+        return RevokedSessions(revoked=revoked)
+
+
+@router.delete(
+    "/{session_id}",
+    name="better_auth:sessions.revoke",
+    summary="Revoke one session (owner or admin)",
+    responses=error_responses(404),
+)
+async def revoke_session(
+    user_id: str, session_id: str, identity: CurrentSession, auth: BetterAuthDep
+) -> RevokedSessions:
+    """Delete one session of the user; an id that is not theirs is a 404."""
+    actor = identity.user
+    with admin_action("sessions.revoke", actor.id, user_id):
+        require_admin_or_self(actor, auth, user_id)
+        async with auth.session() as db, db.begin():
+            await _admin_users.get_user(db, auth.models, user_id)
+            await _admin_sessions.revoke(db, auth.models, user_id, session_id)
+        auth.authenticator.forget()
+        return RevokedSessions(revoked=1)

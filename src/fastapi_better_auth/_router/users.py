@@ -1,0 +1,267 @@
+"""``/users``: list and manage Better-Auth users (admins), read and edit one's own profile.
+
+A non-admin who names another user's id gets the same 404 as for an id that does not exist,
+so the API is no oracle of which ids exist. Admin-only routes answer 403 ``ROLE_REQUIRED``
+before looking at the id. Every call is an audit event on ``fastapi_better_auth.audit``;
+every write is one transaction and clears the freshness cache of this process.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
+
+from .. import _admin_users
+from .._admin import audited
+from .._dependencies import (
+    AUTH_RESPONSES,
+    BetterAuthDep,
+    CurrentUser,
+    is_admin,
+    to_http_exception,
+)
+from .._errors import BetterAuthError, RoleRequiredError, UserNotFoundError
+from .._runtime import BetterAuth
+from .._schemas import (
+    AuthenticatedUser,
+    BanRequest,
+    ErrorResponse,
+    RoleUpdate,
+    SortDirection,
+    UserList,
+    UserSortField,
+    UserUpdate,
+)
+from .._types import utcnow
+
+#: ``limit`` when the request sends none (capped by ``settings.max_page_size``).
+DEFAULT_PAGE_SIZE = 50
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for the errors a route adds to :data:`AUTH_RESPONSES`."""
+    descriptions = {
+        400: "The request is not allowed as sent (`INVALID_REQUEST`).",
+        404: "No such user or session, or not yours (`USER_NOT_FOUND`, `NOT_FOUND`).",
+        409: "Conflicts with the current state: a duplicate email, the last admin (`CONFLICT`).",
+    }
+    return {
+        status: {"model": ErrorResponse, "description": descriptions[status]}
+        for status in statuses
+    }
+
+
+@contextmanager
+def admin_action(action: str, actor: str, target: str | None) -> Iterator[None]:
+    """Audit the block and answer a library error over HTTP."""
+    try:
+        with audited(action, actor, target):
+            yield
+    except BetterAuthError as error:
+        raise to_http_exception(error) from error
+
+
+def require_admin_or_self(
+    actor: AuthenticatedUser, auth: BetterAuth, user_id: str
+) -> bool:
+    """Whether the actor acts as an admin; another user's id is hidden from non-admins.
+
+    Raises:
+        UserNotFoundError: a non-admin named another user (the same answer as a missing id).
+    """
+    admin = is_admin(actor, auth)
+    if not admin and actor.id != user_id:
+        raise UserNotFoundError()
+    return admin
+
+
+def require_admin_actor(actor: AuthenticatedUser, auth: BetterAuth) -> None:
+    """Refuse a non-admin (inside the audited block, so the refusal is logged).
+
+    Raises:
+        RoleRequiredError: the actor is not an admin.
+    """
+    if not is_admin(actor, auth):
+        raise RoleRequiredError("An admin role is required.")
+
+
+router = APIRouter(prefix="/users", responses=AUTH_RESPONSES)
+
+
+@router.get(
+    "",
+    name="better_auth:users.list",
+    summary="List users (admin)",
+    responses={
+        422: {"description": "Invalid query, or `limit` above `max_page_size`."}
+    },
+)
+async def list_users(
+    actor: CurrentUser,
+    auth: BetterAuthDep,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, description="Page size; default 50, at most `max_page_size`."),
+    ] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    search: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=256,
+            description="Case-insensitive, anywhere in email or name.",
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="Users holding this one role."),
+    ] = None,
+    banned: Annotated[
+        bool | None, Query(description="Banned now (an expired ban is none).")
+    ] = None,
+    email_verified: bool | None = None,
+    sort_by: UserSortField = "created_at",
+    sort_direction: SortDirection = "asc",
+) -> UserList:
+    """A page of users, with the number of matches in all; ties are broken by id."""
+    with admin_action("users.list", actor.id, None):
+        require_admin_actor(actor, auth)
+        maximum = auth.settings.max_page_size
+        size = min(DEFAULT_PAGE_SIZE, maximum) if limit is None else limit
+        if size > maximum:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "less_than_equal",
+                        "loc": ("query", "limit"),
+                        "msg": f"Input should be less than or equal to {maximum}",
+                        "input": limit,
+                        "ctx": {"le": maximum},
+                    }
+                ]
+            )
+        query = _admin_users.UserQuery(
+            limit=size,
+            offset=offset,
+            search=search,
+            role=role,
+            banned=banned,
+            email_verified=email_verified,
+            sort_by=sort_by,
+            sort_direction=sort_direction,
+        )
+        async with auth.session() as db:
+            users, total = await _admin_users.list_users(
+                db, auth.models, auth.settings, query, utcnow()
+            )
+        return UserList(users=users, total=total, limit=size, offset=offset)
+
+
+@router.get(
+    "/{user_id}",
+    name="better_auth:users.get",
+    summary="Read a user (admin, or yourself)",
+    responses=error_responses(404),
+)
+async def get_user(
+    user_id: str, actor: CurrentUser, auth: BetterAuthDep
+) -> AuthenticatedUser:
+    """The user row, fresh from the database."""
+    with admin_action("users.get", actor.id, user_id):
+        require_admin_or_self(actor, auth, user_id)
+        async with auth.session() as db:
+            return await _admin_users.get_user(db, auth.models, user_id)
+
+
+@router.patch(
+    "/{user_id}",
+    name="better_auth:users.update",
+    summary="Update a profile (admin, or yourself)",
+    responses=error_responses(400, 404, 409),
+)
+async def update_user(
+    user_id: str, changes: UserUpdate, actor: CurrentUser, auth: BetterAuthDep
+) -> AuthenticatedUser:
+    """Change ``name`` and ``image`` (yours), or also ``email`` (an admin, of anyone).
+
+    Any other field is a 422; ``email`` from a non-admin is a 400 naming it. A changed email
+    is lower-cased, must be unique (409) and is no longer verified.
+    """
+    with admin_action("users.update", actor.id, user_id):
+        as_admin = require_admin_or_self(actor, auth, user_id)
+        async with auth.session() as db, db.begin():
+            updated = await _admin_users.update_user(
+                db, auth.models, user_id, changes, utcnow(), as_admin=as_admin
+            )
+        auth.authenticator.forget()
+        return updated
+
+
+@router.put(
+    "/{user_id}/role",
+    name="better_auth:users.set_role",
+    summary="Set a user's roles (admin)",
+    responses=error_responses(400, 404, 409),
+)
+async def set_role(
+    user_id: str, change: RoleUpdate, actor: CurrentUser, auth: BetterAuthDep
+) -> AuthenticatedUser:
+    """Replace the roles (stored comma-joined); the last admin cannot be demoted (409)."""
+    with admin_action("users.set_role", actor.id, user_id):
+        require_admin_actor(actor, auth)
+        async with auth.session() as db, db.begin():
+            updated = await _admin_users.set_role(
+                db, auth.models, auth.settings, user_id, change, utcnow()
+            )
+        auth.authenticator.forget()
+        return updated
+
+
+@router.post(
+    "/{user_id}/ban",
+    name="better_auth:users.ban",
+    summary="Ban a user and end their sessions (admin)",
+    responses=error_responses(400, 404, 409),
+)
+async def ban_user(
+    user_id: str, ban: BanRequest, actor: CurrentUser, auth: BetterAuthDep
+) -> AuthenticatedUser:
+    """Ban (permanently unless an expiry is given) and delete all the user's sessions.
+
+    One transaction: if the sessions cannot be deleted, the user is not banned either.
+    You cannot ban yourself (400).
+    """
+    with admin_action("users.ban", actor.id, user_id):
+        require_admin_actor(actor, auth)
+        async with auth.session() as db, db.begin():
+            banned = await _admin_users.ban_user(
+                db,
+                auth.models,
+                auth.settings,
+                user_id,
+                ban,
+                utcnow(),
+                actor_id=actor.id,
+            )
+        auth.authenticator.forget()
+        return banned
+
+
+@router.delete(
+    "/{user_id}/ban",
+    name="better_auth:users.unban",
+    summary="Lift a ban (admin)",
+    responses=error_responses(404),
+)
+async def unban_user(
+    user_id: str, actor: CurrentUser, auth: BetterAuthDep
+) -> AuthenticatedUser:
+    """``banned`` false, reason and expiry cleared; the user can sign in again."""
+    with admin_action("users.unban", actor.id, user_id):
+        require_admin_actor(actor, auth)
+        async with auth.session() as db, db.begin():
+            unbanned = await _admin_users.unban_user(db, auth.models, user_id, utcnow())
+        auth.authenticator.forget()
+        return unbanned
