@@ -76,6 +76,16 @@ def ensure_postgres(session: nox.Session) -> None:
         _apt_install(session, "PostgreSQL server binaries", "postgresql")
 
 
+def ensure_chromium(session: nox.Session) -> None:
+    """Install Debian's Chromium when missing (the demo page's browser test drives it headless)."""
+    if not (
+        os.environ.get("CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    ):
+        _apt_install(session, "Chromium", "chromium")
+
+
 def ensure_node(session: nox.Session) -> None:
     """Install Debian's Node.js and npm when missing (the Better-Auth server runs on Node >= 20)."""
     if not (shutil.which("node") and shutil.which("npm")):
@@ -111,9 +121,10 @@ def interop(session: nox.Session) -> None:
     """Against a real Better-Auth 1.7.25 server (Node) on PostgreSQL and SQLite, on loopback."""
     ensure_postgres(session)
     ensure_node(session)
+    ensure_chromium(session)
     with session.chdir(ROOT / "examples" / "better-auth-server"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
-    session.install(".[postgres,sqlite]", *_group("tests"))
+    session.install(".[postgres,sqlite]", *_group("tests"), *_group("browser"))
     session.run(
         "coverage",
         "run",
@@ -218,17 +229,19 @@ def package(session: nox.Session) -> None:
 
 @nox.session(python=LATEST)
 def example(session: nox.Session) -> None:
-    """Run the example app on an embedded SQLite database (no server to install)."""
+    """The demo: Better-Auth (Node) and the example API with its page, on an embedded SQLite file.
+
+    Open http://127.0.0.1:8000/; Ctrl-C stops both servers. Arguments after ``--`` go to
+    ``python -m examples.demo`` (``--app-port``, ``--auth-port``, ``--db``, ``--no-auto-admin``).
+    """
+    ensure_node(session)
     session.install("-e", ".[sqlite]", *_group("example"))
-    env = {
-        "BETTER_AUTH_URL": os.environ.get("BETTER_AUTH_URL", "http://127.0.0.1:3000"),
-        "BETTER_AUTH_SECRET": os.environ.get(
-            "BETTER_AUTH_SECRET", "dev-secret-change-me-0123456789abcdef"
-        ),
-        "BETTER_AUTH_DATABASE_URL": os.environ.get(
-            "BETTER_AUTH_DATABASE_URL",
-            f"sqlite:///{ROOT / 'examples' / 'better-auth.db'}",
-        ),
-    }
-    session.run("python", "-m", "fastapi_better_auth", "migrate", "upgrade", env=env)
-    session.run("python", "-m", "examples.app", *session.posargs, env=env)
+    # generous timeouts: the demo stops its two servers itself on Ctrl-C
+    session.run(
+        "python",
+        "-m",
+        "examples.demo",
+        *session.posargs,
+        interrupt_timeout=15.0,
+        terminate_timeout=15.0,
+    )

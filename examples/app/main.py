@@ -1,6 +1,7 @@
 """A FastAPI app that mounts fastapi-better-auth: the library's routes plus a few of its own.
 
-Settings come from ``BETTER_AUTH_*`` (see ``nox -s example`` for the embedded SQLite default).
+Settings come from ``BETTER_AUTH_*``; ``python -m examples.demo`` (``nox -s example``) runs it
+with a Better-Auth server on an embedded SQLite file. The demo page lives in ``web.py``.
 """
 
 from fastapi import Depends, FastAPI
@@ -17,6 +18,8 @@ from fastapi_better_auth import (
     require_role,
 )
 
+from .web import AutoAdmin, web_router
+
 
 # --8<-- [start:create_app]
 def create_app(settings: BetterAuthSettings | None = None) -> FastAPI:
@@ -26,11 +29,17 @@ def create_app(settings: BetterAuthSettings | None = None) -> FastAPI:
     app.include_router(better_auth_router(settings))
     app.add_middleware(RequestLoggingMiddleware)
     add_cors(app, settings)
+    app.include_router(web_router(settings, auto_admin=AutoAdmin.from_env()))
 
-    @app.get("/", tags=["example"])
+    @app.get("/api", tags=["example"])
     async def index() -> dict[str, str]:
-        """Where to go from here."""
-        return {"docs": "/docs", "health": "/api/v1/health", "me": "/api/v1/auth/me"}
+        """Where to go from here (the demo page is ``/``)."""
+        return {
+            "page": "/",
+            "docs": "/docs",
+            "health": "/api/v1/health",
+            "me": "/api/v1/auth/me",
+        }
 
     @app.get("/hello", tags=["example"])
     async def hello(user: OptionalUser) -> dict[str, str]:
@@ -75,5 +84,5 @@ def main() -> None:  # pragma: no cover - exercised by `nox -s example`
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     configure_logging()
-    print(f"example app on http://{args.host}:{args.port}/docs", flush=True)
+    print(f"example app on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None)

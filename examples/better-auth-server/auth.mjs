@@ -41,6 +41,7 @@ const FIELDS = {
   adminSession: ["impersonatedBy"],
 };
 
+// --8<-- [start:naming]
 /**
  * BA_NAMING=snake_plural: plural tables and snake_case columns. The built-in Kysely setup
  * (a pg Pool or SQLite handle as `database`) has no `usePlural` switch, and the migrator
@@ -66,6 +67,7 @@ function naming() {
     jwks: model("jwks"),
   };
 }
+// --8<-- [end:naming]
 
 function jwtOptions(names) {
   const options = {};
@@ -85,9 +87,11 @@ function jwtOptions(names) {
   if (env.BA_ROTATION_SECONDS) jwks.rotationInterval = Number(env.BA_ROTATION_SECONDS);
   if (env.BA_GRACE_SECONDS) jwks.gracePeriod = Number(env.BA_GRACE_SECONDS);
   if (Object.keys(jwks).length) options.jwks = jwks;
+  // --8<-- [start:sid]
   if (env.BA_SID_CLAIM === "1") {
     options.jwt = { definePayload: ({ user, session }) => ({ ...user, sid: session.id }) };
   }
+  // --8<-- [end:sid]
   if (names.jwks) options.schema = { jwks: names.jwks };
   return options;
 }
@@ -103,6 +107,7 @@ if (env.BA_ID === "uuid") advanced.database.generateId = "uuid";
 else if (env.BA_ID) throw new Error(`unsupported BA_ID ${env.BA_ID}`);
 if (env.BA_COOKIE_PREFIX) advanced.cookiePrefix = env.BA_COOKIE_PREFIX;
 
+// --8<-- [start:better-auth]
 export const auth = betterAuth({
   database: opened.database,
   baseURL: env.BETTER_AUTH_URL ?? "http://127.0.0.1:3005",
@@ -122,3 +127,4 @@ export const auth = betterAuth({
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });
+// --8<-- [end:better-auth]

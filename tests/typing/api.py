@@ -24,7 +24,11 @@ from fastapi_better_auth.testing import TokenIssuer, make_user, user_claims
 
 app = FastAPI()
 app.include_router(better_auth_router())
-app.include_router(better_auth_router(BetterAuthSettings.load(url="http://x", database_url="sqlite://")))
+app.include_router(
+    better_auth_router(
+        BetterAuthSettings.load(url="http://x", database_url="sqlite://")
+    )
+)
 
 
 @app.get("/me")
@@ -58,10 +62,16 @@ async def edit(user: Editor) -> frozenset[str]:
 
 
 def other_naming() -> str:
-    models = get_models(SchemaNaming.from_mappings(use_plural=True, column_case="snake"))
+    models = get_models(
+        SchemaNaming.from_mappings(use_plural=True, column_case="snake")
+    )
     return str(select(models.user.email).where(models.user.email_verified.is_(True)))
 
 
 async def runtime() -> AuthenticatedSession:
-    async with BetterAuth(BetterAuthSettings.load(url="http://x", database_url="sqlite://")) as auth:
-        return await auth.authenticator.from_jwt(TokenIssuer().mint(user_claims(make_user())))
+    async with BetterAuth(
+        BetterAuthSettings.load(url="http://x", database_url="sqlite://")
+    ) as auth:
+        return await auth.authenticator.from_jwt(
+            TokenIssuer().mint(user_claims(make_user()))
+        )
