@@ -299,19 +299,22 @@ class JWKSVerifier:
         if self._refresh is not None and not self._refresh.done():
             return self._refresh
         now = self._monotonic()
-        if now - self._last_attempt < self._settings.jwks_min_refresh_seconds:
+        if now - self._last_attempt < self._cooldown():
             return None
         self._last_attempt = now
         self.fetch_count += 1
         self._refresh = asyncio.get_running_loop().create_task(self._refresh_keys())
         return self._refresh
 
+    def _cooldown(self) -> float:
+        """Seconds between fetch attempts: shorter while no key is cached (a cold start waits less)."""
+        settings = self._settings
+        if self._keys:
+            return settings.jwks_min_refresh_seconds
+        return min(settings.jwks_min_refresh_seconds, settings.jwks_cold_retry_seconds)
+
     def _retry_after(self) -> int:
-        remaining = (
-            self._last_attempt
-            + self._settings.jwks_min_refresh_seconds
-            - self._monotonic()
-        )
+        remaining = self._last_attempt + self._cooldown() - self._monotonic()
         return max(1, math.ceil(remaining))
 
     async def _refresh_keys(self) -> None:

@@ -103,6 +103,7 @@ class BetterAuthSettings(BaseSettings):
     jwks_min_cache_seconds: float = Field(default=60.0, ge=0)
     jwks_max_cache_seconds: float = Field(default=86_400.0, gt=0)
     jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
+    jwks_cold_retry_seconds: float = Field(default=2.0, ge=0)
     jwks_timeout_seconds: float = Field(default=5.0, gt=0)
     jwks_max_bytes: int = Field(default=65_536, gt=0)
     jwks_max_keys: int = Field(default=32, gt=0)

@@ -886,7 +886,10 @@ async def test_verify_cold_cache_jwks_down_raises_unavailable(
     for name, value in failure.items():
         setattr(server, name, value)
     async with open_verifier(
-        server, monotonic=monotonic, jwks_timeout_seconds=0.2
+        server,
+        monotonic=monotonic,
+        jwks_timeout_seconds=0.2,
+        jwks_cold_retry_seconds=30,
     ) as verifier:
         with pytest.raises(JWKSUnavailableError) as info:
             await verifier.verify(ed.token())
@@ -900,6 +903,25 @@ async def test_verify_cold_cache_jwks_down_raises_unavailable(
         server.serve(ed.jwk)
         server.release()
         monotonic.now += 18
+        assert await verifier.verify(ed.token())
+        assert verifier.fetch_count == 2
+
+
+@pytest.mark.anyio
+async def test_verify_cold_cache_retries_sooner_than_the_warm_cooldown(
+    ed: Signer, server: JWKSServer
+) -> None:
+    monotonic = FakeClock(1000.0)
+    server.status = 503
+    async with open_verifier(server, monotonic=monotonic) as verifier:
+        with pytest.raises(JWKSUnavailableError) as info:
+            await verifier.verify(ed.token())
+        assert info.value.retry_after == 2  # jwks_cold_retry_seconds, not 30
+        with pytest.raises(JWKSUnavailableError):
+            await verifier.verify(ed.token())
+        assert verifier.fetch_count == 1
+        server.serve(ed.jwk)
+        monotonic.now += 2
         assert await verifier.verify(ed.token())
         assert verifier.fetch_count == 2
 
