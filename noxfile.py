@@ -140,6 +140,39 @@ def interop(session: nox.Session) -> None:
 
 
 @nox.session(python=LATEST)
+def hardening(session: nox.Session) -> None:
+    """Attack corpus, property tests, Schemathesis, faults and a short load test (``FUZZ_LONG=1`` for more)."""
+    ensure_postgres(session)
+    session.install(".[postgres,sqlite]", *_group("tests"), *_group("hardening"))
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "tests/hardening",
+        *session.posargs,
+        env={"COVERAGE_FILE": str(ROOT / ".coverage.hardening")},
+    )
+
+
+@nox.session(python=LATEST, default=False)
+def load(session: nox.Session) -> None:
+    """100 connections for 5 minutes on /api/v1/auth/me and the admin list: no errors, flat RSS."""
+    ensure_postgres(session)
+    session.install("-e", ".[postgres,sqlite]", *_group("tests"))
+    args = session.posargs or ["--connections", "100", "--seconds", "300"]
+    report = str(Path(session.create_tmp()) / "load.json")
+    session.run("python", "-m", "bench.load.loadgen", *args, "--json", report)
+
+
+@nox.session(python=LATEST, default=False)
+def audit(session: nox.Session) -> None:
+    """pip-audit of the runtime dependencies (needs PyPI's advisory API, so not in the offline CI)."""
+    session.install(".[postgres,sqlite]", "pip-audit>=2.7")
+    session.run("pip-audit", "--skip-editable", "--strict", "--progress-spinner", "off")
+
+
+@nox.session(python=LATEST)
 def coverage(session: nox.Session) -> None:
     """Combine the coverage of every Python and fail under the floor in pyproject.toml."""
     session.install("coverage[toml]")
@@ -166,7 +199,13 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and the example app."""
     session.install(
-        "-e", ".[postgres,sqlite]", *_group("typing"), *_group("tests"), "nox"
+        "-e",
+        ".[postgres,sqlite]",
+        *_group("typing"),
+        *_group("tests"),
+        *_group("browser"),
+        *_group("hardening"),
+        "nox",
     )
     session.run("mypy")
 

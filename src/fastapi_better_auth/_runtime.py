@@ -30,11 +30,16 @@ logger = logging.getLogger(__name__)
 
 #: Errors that mean "the database cannot be reached now", not "the query is wrong".
 _UNAVAILABLE = (OperationalError, PoolTimeoutError, OSError, ConnectionError)
+#: SQLSTATEs of a server refusing work for now: connection exceptions (08…), shutting down or
+#: starting up (57P01-57P03), too many connections (53300), database not accepting connections (55000).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "55000")
 
 
 def _is_unavailable(exc: BaseException) -> bool:
     invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
-    return invalidated or isinstance(exc, _UNAVAILABLE)
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    refused = isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    return invalidated or refused or isinstance(exc, _UNAVAILABLE)
 
 
 class BetterAuth:

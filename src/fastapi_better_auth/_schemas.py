@@ -158,6 +158,15 @@ class _Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """PostgreSQL's ``text`` cannot store NUL: refuse it here as a 422, not a 500 later."""
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            raise ValueError("text must not contain NUL characters")
+        return value
+
 
 class UserUpdate(_Body):
     """Profile fields to change; fields left out are kept.

@@ -10,9 +10,15 @@ from .. import _admin_sessions, _admin_users
 from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentSession
 from .._schemas import RevokedSessions, SessionList
 from .._types import utcnow
+from ._params import SessionId, UserId
+from ._route import BetterAuthRoute
 from .users import admin_action, error_responses, require_admin_or_self
 
-router = APIRouter(prefix="/users/{user_id}/sessions", responses=AUTH_RESPONSES)
+router = APIRouter(
+    prefix="/users/{user_id}/sessions",
+    responses=AUTH_RESPONSES,
+    route_class=BetterAuthRoute,
+)
 
 
 @router.get(
@@ -22,7 +28,7 @@ router = APIRouter(prefix="/users/{user_id}/sessions", responses=AUTH_RESPONSES)
     responses=error_responses(404),
 )
 async def list_sessions(
-    user_id: str, identity: CurrentSession, auth: BetterAuthDep
+    user_id: UserId, identity: CurrentSession, auth: BetterAuthDep
 ) -> SessionList:
     """Unexpired sessions, newest first, impersonation sessions included (``impersonated_by``)."""
     actor = identity.user
@@ -44,7 +50,7 @@ async def list_sessions(
     responses=error_responses(404),
 )
 async def revoke_all_sessions(
-    user_id: str, identity: CurrentSession, auth: BetterAuthDep
+    user_id: UserId, identity: CurrentSession, auth: BetterAuthDep
 ) -> RevokedSessions:
     """Delete every session of the user, the caller's own included (it signs them out)."""
     actor = identity.user
@@ -64,7 +70,10 @@ async def revoke_all_sessions(
     responses=error_responses(404),
 )
 async def revoke_session(
-    user_id: str, session_id: str, identity: CurrentSession, auth: BetterAuthDep
+    user_id: UserId,
+    session_id: SessionId,
+    identity: CurrentSession,
+    auth: BetterAuthDep,
 ) -> RevokedSessions:
     """Delete one session of the user; an id that is not theirs is a 404."""
     actor = identity.user

@@ -35,6 +35,8 @@ from .._schemas import (
     UserUpdate,
 )
 from .._types import utcnow
+from ._params import MAX_OFFSET, NO_NUL, UserId
+from ._route import BetterAuthRoute
 
 #: ``limit`` when the request sends none (capped by ``settings.max_page_size``).
 DEFAULT_PAGE_SIZE = 50
@@ -87,7 +89,9 @@ def require_admin_actor(actor: AuthenticatedUser, auth: BetterAuth) -> None:
         raise RoleRequiredError("An admin role is required.")
 
 
-router = APIRouter(prefix="/users", responses=AUTH_RESPONSES)
+router = APIRouter(
+    prefix="/users", responses=AUTH_RESPONSES, route_class=BetterAuthRoute
+)
 
 
 @router.get(
@@ -105,18 +109,24 @@ async def list_users(
         int | None,
         Query(ge=1, description="Page size; default 50, at most `max_page_size`."),
     ] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     search: Annotated[
         str | None,
         Query(
             min_length=1,
             max_length=256,
+            pattern=NO_NUL,
             description="Case-insensitive, anywhere in email or name.",
         ),
     ] = None,
     role: Annotated[
         str | None,
-        Query(min_length=1, max_length=64, description="Users holding this one role."),
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=NO_NUL,
+            description="Users holding this one role.",
+        ),
     ] = None,
     banned: Annotated[
         bool | None, Query(description="Banned now (an expired ban is none).")
@@ -166,7 +176,7 @@ async def list_users(
     responses=error_responses(404),
 )
 async def get_user(
-    user_id: str, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId, actor: CurrentUser, auth: BetterAuthDep
 ) -> AuthenticatedUser:
     """The user row, fresh from the database."""
     with admin_action("users.get", actor.id, user_id):
@@ -182,7 +192,7 @@ async def get_user(
     responses=error_responses(400, 404, 409),
 )
 async def update_user(
-    user_id: str, changes: UserUpdate, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId, changes: UserUpdate, actor: CurrentUser, auth: BetterAuthDep
 ) -> AuthenticatedUser:
     """Change ``name`` and ``image`` (yours), or also ``email`` (an admin, of anyone).
 
@@ -206,7 +216,7 @@ async def update_user(
     responses=error_responses(400, 404, 409),
 )
 async def set_role(
-    user_id: str, change: RoleUpdate, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId, change: RoleUpdate, actor: CurrentUser, auth: BetterAuthDep
 ) -> AuthenticatedUser:
     """Replace the roles (stored comma-joined); the last admin cannot be demoted (409)."""
     with admin_action("users.set_role", actor.id, user_id):
@@ -226,7 +236,7 @@ async def set_role(
     responses=error_responses(400, 404, 409),
 )
 async def ban_user(
-    user_id: str, ban: BanRequest, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId, ban: BanRequest, actor: CurrentUser, auth: BetterAuthDep
 ) -> AuthenticatedUser:
     """Ban (permanently unless an expiry is given) and delete all the user's sessions.
 
@@ -256,7 +266,7 @@ async def ban_user(
     responses=error_responses(404),
 )
 async def unban_user(
-    user_id: str, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId, actor: CurrentUser, auth: BetterAuthDep
 ) -> AuthenticatedUser:
     """``banned`` false, reason and expiry cleared; the user can sign in again."""
     with admin_action("users.unban", actor.id, user_id):

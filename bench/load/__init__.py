@@ -1,0 +1,1 @@
+"""A bounded load test on loopback: uvicorn in a subprocess, an httpx load generator, RSS sampling."""
