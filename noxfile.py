@@ -166,6 +166,18 @@ def load(session: nox.Session) -> None:
 
 
 @nox.session(python=LATEST, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (opt-in, ~15 min): ``nox -s bench``; ``nox -s bench -- --quick`` is the < 60 s smoke run."""
+    ensure_postgres(session)
+    if not shutil.which("wrk"):
+        _apt_install(session, "wrk", "wrk")
+    session.install(
+        "-e", ".[postgres]", "uvicorn>=0.30", "uvloop>=0.19", "httptools>=0.6"
+    )
+    session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=LATEST, default=False)
 def audit(session: nox.Session) -> None:
     """pip-audit of the runtime dependencies (needs PyPI's advisory API, so not in the offline CI)."""
     session.install(".[postgres,sqlite]", "pip-audit>=2.7")

@@ -84,8 +84,8 @@ def to_http_exception(error: BetterAuthError) -> HTTPException:
     )
 
 
-def get_better_auth(request: Request) -> BetterAuth:
-    """The runtime the router's lifespan built for this app.
+async def get_better_auth(request: Request) -> BetterAuth:
+    """The runtime the router's lifespan built for this app (async: no worker-thread hop per request).
 
     Raises:
         ConfigurationError: the lifespan did not run (the router is not included, or the

@@ -9,12 +9,11 @@ Framework-free: the FastAPI boundary only extracts credentials and maps errors t
 
 import hashlib
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import _store
 from ._cache import TTLCache
@@ -32,7 +31,17 @@ from .models import BetterAuthModels
 
 logger = logging.getLogger(__name__)
 
-SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+T = TypeVar("T")
+
+
+class Reader(Protocol):
+    """Runs a read-only query on a pooled connection (``BetterAuth.read``)."""
+
+    def __call__(
+        self, query: Callable[[AsyncConnection], Awaitable[T]], /
+    ) -> Awaitable[T]: ...
+
+
 #: The claim that carries the session id, when Better-Auth's ``definePayload`` adds it.
 SESSION_ID_CLAIM = "sid"
 
@@ -91,12 +100,12 @@ class Authenticator:
         self,
         settings: BetterAuthSettings,
         verifier: JWKSVerifier,
-        session_factory: SessionFactory,
+        read: Reader,
         models: BetterAuthModels,
     ) -> None:
         self._settings = settings
         self._verifier = verifier
-        self._session_factory = session_factory
+        self._read = read
         self._models = models
         ttl = settings.freshness_cache_seconds
         self._fresh: TTLCache[tuple[str, str | None], AuthenticatedSession] = TTLCache(
@@ -144,13 +153,15 @@ class Authenticator:
     async def _fresh_jwt_identity(
         self, user_id: str, sid: str | None
     ) -> AuthenticatedSession:
-        async with self._session_factory() as db:
-            if sid is None:
-                user = await _store.user_by_id(db, self._models, user_id)
-                if user is None:
-                    raise InvalidSessionError("The user no longer exists.")
-                return AuthenticatedSession(user=user, credential="jwt")
-            found = await _store.session_by_id(db, self._models, sid, user_id)
+        models = self._models
+        if sid is None:
+            user = await self._read(lambda db: _store.user_by_id(db, models, user_id))
+            if user is None:
+                raise InvalidSessionError("The user no longer exists.")
+            return AuthenticatedSession(user=user, credential="jwt")
+        found = await self._read(
+            lambda db: _store.session_by_id(db, models, sid, user_id)
+        )
         if found is None:
             raise InvalidSessionError("The session was revoked.")
         session, user = found
@@ -172,8 +183,10 @@ class Authenticator:
             self._sessions.get(key) if self._settings.freshness == "cached" else None
         )
         if found is None:
-            async with self._session_factory() as db:
-                found = await _store.session_by_token(db, self._models, token)
+            models = self._models
+            found = await self._read(
+                lambda db: _store.session_by_token(db, models, token)
+            )
             if found is None:
                 raise InvalidSessionError()
             if self._settings.freshness == "cached":

@@ -1,4 +1,4 @@
-"""Queries on an ``AsyncSession``, through mapped attributes only, so every naming works.
+"""Queries on an ``AsyncConnection`` or ``AsyncSession``, through mapped attributes only, so every naming works.
 
 Reads select plain columns (no identity map, no lazy loads) and return frozen snapshots;
 writes run in the caller's transaction and commit or roll back whole. No physical table or
@@ -8,10 +8,13 @@ column name appears here.
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ._schemas import AccountInfo, AuthenticatedUser, SessionInfo
 from .models import BetterAuthModels
+
+#: Reads run on a bare connection (the hot path: no ORM unit of work) or inside a session.
+Executor = AsyncConnection | AsyncSession
 
 
 def user_columns(models: BetterAuthModels) -> list[Any]:
@@ -74,13 +77,13 @@ def user_snapshot(row: Any) -> AuthenticatedUser:
     )
 
 
-async def ping(session: AsyncSession) -> None:
+async def ping(session: Executor) -> None:
     """Run the cheapest real query, so a dead connection raises."""
     await session.execute(select(1))
 
 
 async def session_by_token(
-    db: AsyncSession, models: BetterAuthModels, token: str
+    db: Executor, models: BetterAuthModels, token: str
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session whose raw token is ``token`` and its user, in one query (as Better-Auth reads it)."""
     query = (
@@ -93,7 +96,7 @@ async def session_by_token(
 
 
 async def session_by_id(
-    db: AsyncSession, models: BetterAuthModels, session_id: str, user_id: str
+    db: Executor, models: BetterAuthModels, session_id: str, user_id: str
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session ``session_id`` of user ``user_id`` and that user, in one query."""
     query = (
@@ -106,7 +109,7 @@ async def session_by_id(
 
 
 async def user_by_id(
-    db: AsyncSession, models: BetterAuthModels, user_id: str
+    db: Executor, models: BetterAuthModels, user_id: str
 ) -> AuthenticatedUser | None:
     """The user row ``user_id``, or None."""
     row = (
@@ -116,7 +119,7 @@ async def user_by_id(
 
 
 async def accounts_of(
-    db: AsyncSession, models: BetterAuthModels, user_id: str
+    db: Executor, models: BetterAuthModels, user_id: str
 ) -> list[AccountInfo]:
     """The user's linked accounts, without tokens or password hashes (never selected)."""
     account = models.account

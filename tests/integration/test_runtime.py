@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from fastapi_better_auth import (
     BetterAuth,
@@ -115,3 +115,31 @@ def test_each_router_call_returns_a_new_router() -> None:
 async def test_db_session_is_an_async_session(sqlite_url: str) -> None:
     async with BetterAuth(_settings(sqlite_url)) as auth, auth.session() as session:
         assert isinstance(session, AsyncSession)
+
+
+async def test_read_retries_once_on_a_connection_the_server_closed() -> None:
+    from tests.pg import running_postgres
+
+    with running_postgres() as server:
+        async with BetterAuth(_settings(server.url())) as auth:
+
+            async def one(connection: AsyncConnection) -> int:
+                return int((await connection.execute(text("SELECT 1"))).scalar_one())
+
+            assert await auth.read(one) == 1  # the pool now holds a connection
+            server.restart()  # ...that the server has closed
+            server.wait_ready()
+            assert await auth.read(one) == 1  # retried on a fresh connection, no 503
+            server.stop()
+            with pytest.raises(DatabaseUnavailableError):
+                await auth.read(one)
+
+
+async def test_read_lets_query_bugs_through(pg_url: str) -> None:
+    async with BetterAuth(_settings(pg_url)) as auth:
+
+        async def bad(connection: AsyncConnection) -> None:
+            await connection.execute(text("SELECT * FROM no_such_table"))
+
+        with pytest.raises(ProgrammingError):
+            await auth.read(bad)

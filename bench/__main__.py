@@ -1,0 +1,256 @@
+"""``python -m bench [--quick] [--only micro,fetches,startup,macro,admin]``: run, print, save.
+
+Writes ``bench/results/latest.md`` (the tables of docs/performance.md) and one JSON per section.
+``--quick`` (or ``BENCH_QUICK=1``) is the CI smoke mode: under a minute, fewer and shorter rounds,
+5 000 users, no other libraries.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from contextlib import ExitStack
+from typing import Any
+
+SECTIONS = ("micro", "fetches", "startup", "macro", "admin")
+
+
+def _machine() -> str:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(
+                line.split(":", 1)[1].strip()
+                for line in info
+                if line.startswith("model name")
+            )
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), "
+            f"Python {platform.python_version()}, load average {load:.2f} at start")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="CI smoke mode (< 60 s)")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help="comma-separated sections"
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip the other libraries"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        os.environ["BENCH_QUICK"] = "1"
+    only = set(args.only.split(","))
+    if unknown := only - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+
+    from . import _util
+
+    started = time.time()
+    mode = "quick" if _util.quick() else "full"
+    parts = [f"Mode: **{mode}**. Machine: {_machine()}."]
+    if "micro" in only:
+        parts += _micro()
+    if "fetches" in only and not {"macro"} & only:
+        parts += _fetches(None)
+    if only & {"startup", "macro", "admin"}:
+        parts += _servers(only, peers=not args.no_peers)
+    parts.append(f"Total time: {time.time() - started:.0f} s.")
+    text = "\n\n".join(parts) + "\n"
+    _util.RESULTS.mkdir(parents=True, exist_ok=True)
+    (_util.RESULTS / "latest.md").write_text(text)
+    print(text)
+    print(f"written to {_util.RESULTS / 'latest.md'}", file=sys.stderr)
+    return 0
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _micro() -> list[str]:
+    from . import _util, micro
+
+    _log("micro")
+    results = micro.run()
+    _util.save("micro", results)
+    return [
+        "### Verification (µs per token, warm keys, frozen clock)",
+        micro.render(results),
+    ]
+
+
+def _fetches(macro_fetches: dict[str, int] | None) -> list[str]:
+    from . import _util, fetches
+
+    _log("fetches")
+    results = fetches.run()
+    _util.save("fetches", {"in_process": results, "macro": macro_fetches})
+    return ["### JWKS fetches", fetches.render(results, macro_fetches)]
+
+
+def _servers(only: set[str], peers: bool) -> list[str]:
+    from fastapi_better_auth.testing import TokenIssuer
+
+    from . import _util, admin, macro, startup
+    from . import peers as peer_env
+    from ._server import Server, wrk_available
+    from .dbseed import seeded_database
+
+    parts: list[str] = []
+    quick = _util.quick()
+    users = 5_000 if quick else 100_000
+    distinct = 3_000 if quick else 20_000
+    issuer = TokenIssuer()
+    with ExitStack() as stack:
+        origin = stack.enter_context(issuer.serve())
+        _log(f"PostgreSQL with {users} users")
+        db = stack.enter_context(seeded_database(users))
+        ids = db.user_ids
+        repeated = macro.Tokens(issuer, ids[1:2])
+        many = macro.Tokens(issuer, ids[1 : 1 + distinct])
+        pool = macro.Tokens(issuer, ids[1:201])
+        admin_token = macro.Tokens(issuer, ids[:1], role="admin")
+        for tokens in (repeated, many, pool, admin_token):
+            stack.callback(tokens.cleanup)
+
+        if "startup" in only:
+            _log("startup")
+            result = startup.run(origin, db.url, repeated.path.read_text().split()[0])
+            _util.save("startup", result)
+            parts += [
+                "### First authenticated request after start",
+                startup.render(result),
+            ]
+
+        if not only & {"macro", "admin"}:
+            return parts
+        if not wrk_available():
+            return [
+                *parts,
+                "wrk is not installed (`apt-get install -y wrk`): no HTTP benchmarks.",
+            ]
+        base_env = {"BENCH_ORIGIN": origin, "BENCH_DB_URL": db.url, "BENCH_DSN": db.dsn}
+        servers = {
+            mode: Server(
+                f"ours-{mode}",
+                "bench.apps:create_app",
+                {**base_env, "BENCH_FRESHNESS": mode},
+            )
+            for mode in (
+                ("never", "always") if quick else ("never", "cached", "always")
+            )
+        }
+        peer_python, peer_note = (None, "skipped (--no-peers, or --quick)")
+        if peers and not quick and "macro" in only:
+            peer_python, peer_note = peer_env.python(create=not quick)
+        if peer_python:
+            for peer in ("bridge",) if quick else ("bridge", "betterauth"):
+                servers[peer] = Server(peer, "bench.peer_apps:create_app",
+                                       {**base_env, "BENCH_PEER": peer}, python=peer_python)  # fmt: skip
+        _log(f"servers: {', '.join(servers)}")
+        for server in servers.values():
+            stack.callback(server.stop)
+            server.spawn()
+        for server in servers.values():
+            server.wait_ready()
+
+        if "macro" in only:
+            parts += _macro(servers, repeated, many, pool, issuer, peer_note, distinct)
+        if "admin" in only:
+            _log("admin")
+            result = admin.run(servers["always"], admin_token, users, db.dsn)
+            _util.save("admin", result)
+            parts += [
+                f"### Admin user list at {users:,} users".replace(",", " "),
+                admin.render(result),
+            ]
+    return parts
+
+
+def _macro(servers: dict[str, Any], repeated: Any, many: Any, pool: Any, issuer: Any,
+           peer_note: str, distinct: int) -> list[str]:  # fmt: skip
+    from . import _server, _util, macro
+    from .macro import Scenario
+
+    quick = _util.quick()
+    never, always = servers["never"], servers["always"]
+    scenarios = [
+        Scenario("ping", "`/ping`, unprotected", never, "/ping", None),
+        Scenario("never_rep", "`CurrentUser`, freshness=never, one repeated token", never, "/protected", repeated),
+        Scenario("never_dist", f"`CurrentUser`, freshness=never, {distinct} distinct tokens", never, "/protected", many),
+        Scenario("always_rep", "`CurrentUser`, freshness=always, one repeated token", always, "/protected", repeated),
+        Scenario("me_always", "`/api/v1/auth/me`, freshness=always (200 users)", always, "/api/v1/auth/me", pool),
+        Scenario("raw_me", "reference: verify + raw asyncpg `SELECT` (200 users)", always, "/raw/me", pool),
+    ]  # fmt: skip
+    if not quick:
+        scenarios += [
+            Scenario("pyjwt", "reference: inline PyJWT EdDSA `decode`, one repeated token", never, "/pyjwt", repeated),
+            Scenario("always_dist", f"`CurrentUser`, freshness=always, {distinct} distinct tokens", always, "/protected", many),
+            Scenario("me_never", "`/api/v1/auth/me`, freshness=never (200 users)", never, "/api/v1/auth/me", pool),
+            Scenario("me_cached", "`/api/v1/auth/me`, freshness=cached (200 users)", servers["cached"], "/api/v1/auth/me", pool),
+        ]  # fmt: skip
+    for peer, name in (
+        ("bridge", "fastapi-better-auth-bridge"),
+        ("betterauth", "fastapi-betterauth"),
+    ):
+        if peer in servers:
+            scenarios.append(
+                Scenario(
+                    f"{peer}_rep",
+                    f"{name}, one repeated token",
+                    servers[peer],
+                    "/protected",
+                    repeated,
+                )
+            )
+            if not quick:
+                scenarios.append(Scenario(f"{peer}_dist", f"{name}, {distinct} distinct tokens", servers[peer], "/protected", many))  # fmt: skip
+    rounds, seconds, warmup = macro.settings()
+    _log(f"macro: {len(scenarios)} scenarios, {rounds} rounds of {seconds} s")
+    macro.run_scenarios(
+        scenarios, rounds=0, seconds=seconds, warmup=warmup
+    )  # warm every server first
+    served_before, began = issuer.requests, time.time()
+    samples = macro.run_scenarios(
+        scenarios, rounds=rounds, seconds=seconds, warmup=0 if quick else 1
+    )
+    fetch_totals = {"requests": sum(r["requests"] for runs in samples.values() for r in runs),
+                    "served": issuer.requests - served_before, "servers": len(servers),
+                    "seconds": time.time() - began}  # fmt: skip
+    _util.save("macro", samples)
+    labels = {s.key: s.label for s in scenarios}
+    comparisons = [
+        ("never_rep", "ping", "≥ 0.85×", 0.85),
+        ("never_dist", "ping", "≥ 0.45×", 0.45),
+        ("pyjwt", "ping", "(issue: 0.40×)", None),
+        ("always_rep", "ping", "", None),
+        ("always_dist", "ping", "", None),
+        ("bridge_rep", "ping", "(issue: ≈ 0.27–0.29×)", None),
+        ("bridge_dist", "ping", "", None),
+        ("betterauth_rep", "ping", "(issue: ≈ 0.27–0.29×)", None),
+        ("betterauth_dist", "ping", "", None),
+        ("never_rep", "bridge_rep", "≥ 2.5×", 2.5),
+        ("never_dist", "bridge_dist", "≥ 2.5×", 2.5),
+        ("never_rep", "betterauth_rep", "", None),
+        ("never_dist", "betterauth_dist", "", None),
+        ("me_always", "raw_me", "≥ 1.0×", 1.0),
+        ("me_cached", "raw_me", "", None),
+        ("me_never", "raw_me", "", None),
+    ]
+    header = (f"### Requests/s over loopback (uvicorn 1 worker + uvloop + httptools; wrk 1 thread, "
+              f"{_server.CONNECTIONS} connections; {rounds} rounds × {seconds} s; medians)")  # fmt: skip
+    parts = [
+        header,
+        macro.render(labels, samples, comparisons),
+        f"Other libraries: {peer_note}.",
+    ]
+    return parts + _fetches(fetch_totals)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""The app uvicorn serves for the macro benchmarks (``uvicorn --factory bench.apps:create_app``).
+
+Configured by environment: ``BENCH_ORIGIN`` (Better-Auth's origin, JWKS served there),
+``BENCH_DB_URL`` (SQLAlchemy URL), ``BENCH_DSN`` (asyncpg DSN, for the raw reference),
+``BENCH_FRESHNESS``. Every route returns the same small body, so only the guard differs:
+
+- ``/ping``: no authentication (the floor);
+- ``/protected``: ``CurrentUser`` (this library);
+- ``/pyjwt``: an inline PyJWT EdDSA check (the issue's reference, key fetched at startup);
+- ``/raw/me``: the same ``JWKSVerifier`` + one asyncpg ``SELECT … FROM "user" WHERE id=$1``,
+  the reference for ``/api/v1/auth/me`` with the freshness check;
+- ``/api/v1/...``: the library's router.
+"""
+
+import json
+import os
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import asyncpg
+import jwt
+from fastapi import Depends, FastAPI, HTTPException, Request
+
+from fastapi_better_auth import BetterAuthSettings, CurrentUser, better_auth_router
+from fastapi_better_auth._identity import is_banned
+from fastapi_better_auth._schemas import AuthenticatedUser
+
+_USER_SQL = (
+    'SELECT id, email, name, "emailVerified", image, role, banned, "banReason", '
+    '"banExpires", "createdAt", "updatedAt" FROM "user" WHERE id = $1'
+)
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "Not authenticated")
+    return token
+
+
+def create_app() -> FastAPI:
+    origin = os.environ["BENCH_ORIGIN"]
+    dsn = os.environ.get("BENCH_DSN")
+    settings = BetterAuthSettings.load(
+        url=origin,
+        database_url=os.environ["BENCH_DB_URL"],
+        freshness=os.environ.get("BENCH_FRESHNESS", "never"),
+        jwt_algorithms=set(os.environ.get("BENCH_ALGORITHMS", "EdDSA").split(",")),
+    )
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with urllib.request.urlopen(f"{origin}/api/auth/jwks", timeout=5) as response:  # noqa: S310
+            state["pyjwt_key"] = jwt.PyJWK(json.load(response)["keys"][-1]).key
+        state["pool"] = None
+        if dsn:
+            state["pool"] = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
+        try:
+            yield
+        finally:
+            if state["pool"] is not None:
+                await state["pool"].close()
+
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(better_auth_router(settings))
+
+    async def inline_pyjwt(
+        request: Request,
+    ) -> dict[str, Any]:  # async: no threadpool hop
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                _bearer(request),
+                state["pyjwt_key"],
+                algorithms=["EdDSA"],
+                audience=origin,
+                issuer=origin,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise HTTPException(401, "Not authenticated") from exc
+        return claims
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"id": "anonymous"}
+
+    @app.get("/protected")
+    async def protected(user: CurrentUser) -> dict[str, str]:
+        return {"id": user.id}
+
+    @app.get("/pyjwt")
+    async def pyjwt_route(
+        claims: Annotated[dict[str, Any], Depends(inline_pyjwt)],
+    ) -> dict[str, str]:
+        return {"id": claims["sub"]}
+
+    @app.get("/raw/me")
+    async def raw_me(request: Request) -> AuthenticatedUser:
+        claims = await request.state.better_auth.verifier.verify(_bearer(request))
+        row = await state["pool"].fetchrow(_USER_SQL, claims["sub"])
+        if row is None:
+            raise HTTPException(401, "The user no longer exists.")
+        user = AuthenticatedUser(
+            id=row["id"],
+            email=row["email"],
+            name=row["name"],
+            email_verified=row["emailVerified"],
+            image=row["image"],
+            role=row["role"],
+            banned=bool(row["banned"]),
+            ban_reason=row["banReason"],
+            ban_expires=row["banExpires"],
+            created_at=row["createdAt"],
+            updated_at=row["updatedAt"],
+        )
+        if is_banned(user):
+            raise HTTPException(403, "banned")
+        return user
+
+    return app

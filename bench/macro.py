@@ -1,0 +1,139 @@
+"""Requests/s and latency of a protected route against the same route unprotected, over loopback.
+
+Every server runs at once (uvicorn, 1 worker, uvloop, httptools), idle when not under load; wrk
+(1 thread, 50 connections) visits each scenario in turn, the order reversed every other round, so
+each ratio compares numbers taken minutes apart at most and shares the machine's background load.
+Ratios are per round; the tables quote the median of the rounds. A scenario whose responses are
+not all 2xx fails the run: an error page is not a benchmark.
+"""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi_better_auth.testing import TokenIssuer
+
+from ._server import Server, write_tokens, wrk
+from ._util import fmt, median, quick, table, verdict
+
+TOKEN_MAX_AGE = 600.0  # re-mint before Better-Auth's 15-minute tokens expire mid-run
+
+
+class Tokens:
+    """A file of tokens for wrk, re-minted when old: one repeated token or one per user."""
+
+    def __init__(
+        self, issuer: TokenIssuer, user_ids: list[str], role: str = "user"
+    ) -> None:
+        self.issuer, self.user_ids, self.role = issuer, user_ids, role
+        self.minted_at = -1e9
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._path is None or time.time() - self.minted_at > TOKEN_MAX_AGE:
+            self.minted_at = time.time()
+            tokens = [
+                self.issuer.mint(_claims(uid, self.role)) for uid in self.user_ids
+            ]
+            if self._path is not None:
+                self._path.unlink(missing_ok=True)
+            self._path = write_tokens(tokens)
+        return self._path
+
+    def cleanup(self) -> None:
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+
+
+def _claims(user_id: str, role: str) -> dict[str, Any]:
+    # The payload Better-Auth's jwt plugin signs: the whole user row (as testing.user_claims).
+    return {
+        "name": "Bench User", "email": f"{user_id.lower()}@example.com", "emailVerified": True,
+        "image": None, "createdAt": "2025-01-01T00:00:00.000Z", "updatedAt": "2025-01-01T00:00:00.000Z",
+        "role": role, "banned": False, "banReason": None, "banExpires": None, "id": user_id,
+    }  # fmt: skip
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    server: Server
+    path: str
+    tokens: Tokens | None
+
+
+def run_scenarios(
+    scenarios: list[Scenario], rounds: int, seconds: int, warmup: int
+) -> dict[str, list[dict[str, Any]]]:
+    samples: dict[str, list[dict[str, Any]]] = {s.key: [] for s in scenarios}
+    for scenario in scenarios if warmup else ():
+        tokens = scenario.tokens.path if scenario.tokens else None
+        wrk(scenario.server.url, scenario.path, tokens, warmup)
+    for index in range(rounds):
+        for scenario in scenarios if index % 2 == 0 else scenarios[::-1]:
+            tokens = scenario.tokens.path if scenario.tokens else None
+            result = wrk(scenario.server.url, scenario.path, tokens, seconds)
+            if result["errors"]:
+                raise RuntimeError(
+                    f"{scenario.label}: {result} (see {scenario.server.log})"
+                )
+            samples[scenario.key].append(result)
+    return samples
+
+
+def ratio(
+    samples: dict[str, list[dict[str, Any]]], key: str, reference: str
+) -> float | None:
+    if key not in samples or reference not in samples:
+        return None
+    return median(
+        a["rps"] / b["rps"]
+        for a, b in zip(samples[key], samples[reference], strict=True)
+    )
+
+
+def summary(samples: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    return {
+        key: {
+            "rps": median(r["rps"] for r in runs),
+            "p50_ms": median(r["p50_us"] for r in runs) / 1000,
+            "p99_ms": median(r["p99_us"] for r in runs) / 1000,
+            "requests": sum(r["requests"] for r in runs),
+        }
+        for key, runs in samples.items()
+    }
+
+
+def settings() -> tuple[int, int, int]:
+    """(rounds, seconds per run, warm-up seconds)."""
+    return (2, 1, 1) if quick() else (5, 8, 2)
+
+
+def render(
+    labels: dict[str, str],
+    samples: dict[str, list[dict[str, Any]]],
+    comparisons: list[tuple[str, str, str, float | None]],
+) -> str:
+    stats = summary(samples)
+    rows = [
+        [labels[key], fmt(s["rps"], 0), fmt(s["p50_ms"]), fmt(s["p99_ms"])]
+        for key, s in stats.items()
+    ]
+    out = table(["scenario", "requests/s", "p50 ms", "p99 ms"], rows)
+    comparison_rows = []
+    for key, reference, target_text, target in comparisons:
+        value = ratio(samples, key, reference)
+        if value is None:
+            continue
+        ok = None if target is None else value >= target
+        comparison_rows.append(
+            [labels[key], labels[reference], f"{value:.2f}×", target_text, verdict(ok)]
+        )
+    out += "\n\n" + table(
+        ["scenario", "÷ reference (same round)", "median ratio", "target", ""],
+        comparison_rows,
+    )
+    return out

@@ -1,0 +1,44 @@
+"""The first authenticated request after start: fresh processes, the median of several."""
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from ._util import ROOT, fmt, median, quick, table, verdict
+
+TARGET_MS = 3.0
+
+
+def run(origin: str, db_url: str, token: str) -> dict[str, Any]:
+    repeats = 2 if quick() else 5
+    modes = ("never",) if quick() else ("never", "always")
+    results: dict[str, Any] = {}
+    for mode in modes:
+        runs = []
+        for _ in range(repeats):
+            path = os.pathsep.join(
+                filter(None, [os.environ.get("BENCH_SRC"), str(ROOT)])
+            )
+            env = {**os.environ, "PYTHONPATH": path, "BENCH_ORIGIN": origin,
+                   "BENCH_DB_URL": db_url, "BENCH_FRESHNESS": mode, "BENCH_TOKEN": token}  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.startup_probe"], env=env, cwd=ROOT,
+                capture_output=True, text=True, check=True, timeout=120,
+            ).stdout  # fmt: skip
+            runs.append(json.loads(out.strip().splitlines()[-1]))
+        results[mode] = {key: median(r[key] for r in runs) for key in runs[0]} | {
+            "repeats": repeats
+        }
+    return results
+
+
+def render(results: dict[str, Any]) -> str:
+    rows = [
+        [f"freshness={mode}", fmt(r["lifespan_ms"]), fmt(r["first_request_ms"]), fmt(r["total_ms"]),
+         fmt(r["second_request_ms"]), f"≤ {TARGET_MS:g} ms", verdict(r["total_ms"] <= TARGET_MS)]
+        for mode, r in results.items()
+    ]  # fmt: skip
+    return table(["app", "lifespan ms", "first request ms", "start → first 200 ms",
+                  "second request ms", "target", ""], rows)  # fmt: skip
