@@ -192,7 +192,9 @@ def web_router(
             and upstream_response.status_code == 200
         ):
             user = upstream_response.json().get("user") or {}
-            await promote(await get_better_auth(request), rule, user["id"], user["email"])
+            await promote(
+                await get_better_auth(request), rule, user["id"], user["email"]
+            )
         return response
 
     return router
