@@ -6,6 +6,71 @@ import inspect
 import fastapi_better_auth
 from fastapi_better_auth import models, testing
 
+#: Adding a name is a minor release, removing one a major one: change this list on purpose.
+PUBLIC_API = [
+    "AccountInfo",
+    "AccountList",
+    "AdminUser",
+    "AuthenticatedSession",
+    "AuthenticatedUser",
+    "AuthenticationError",
+    "BanRequest",
+    "BetterAuth",
+    "BetterAuthDep",
+    "BetterAuthError",
+    "BetterAuthSettings",
+    "ConfigurationError",
+    "ConflictError",
+    "CsrfError",
+    "CurrentSession",
+    "CurrentUser",
+    "DatabaseUnavailableError",
+    "DbSession",
+    "EmailNotVerifiedError",
+    "ErrorCode",
+    "ErrorDetail",
+    "ErrorResponse",
+    "HealthStatus",
+    "InvalidRequestError",
+    "InvalidSessionError",
+    "InvalidTokenError",
+    "JSONFormatter",
+    "JWKSUnavailableError",
+    "NotFoundError",
+    "OptionalUser",
+    "PermissionDeniedError",
+    "RequestLoggingMiddleware",
+    "RevokedSessions",
+    "RoleRequiredError",
+    "RoleUpdate",
+    "SchemaNaming",
+    "SessionExpiredError",
+    "SessionInfo",
+    "SessionList",
+    "TokenExpiredError",
+    "UpstreamUnavailableError",
+    "UserBannedError",
+    "UserList",
+    "UserNotFoundError",
+    "UserSession",
+    "UserUpdate",
+    "VerifiedUser",
+    "__version__",
+    "add_cors",
+    "better_auth_router",
+    "configure_logging",
+    "cors_options",
+    "current_session",
+    "current_user",
+    "get_better_auth",
+    "get_db",
+    "optional_user",
+    "require_admin",
+    "require_role",
+    "require_verified_email",
+    "to_http_exception",
+]
+
 
 def test_all_is_sorted_and_importable() -> None:
     names = fastapi_better_auth.__all__
@@ -30,3 +95,7 @@ def test_version_matches_distribution_metadata() -> None:
     assert fastapi_better_auth.__version__ == importlib.metadata.version(
         "fastapi-better-auth-kit"
     )
+
+
+def test_public_api_is_exactly_the_reviewed_list() -> None:
+    assert fastapi_better_auth.__all__ == PUBLIC_API
