@@ -26,14 +26,14 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     "tests",
+    "hardening",
     "interop",
     "package",
     "docs",
     "coverage",
 ]
-os.environ.setdefault(
-    "UV_PYTHON_DOWNLOADS", "never"
-)  # use the interpreters on this machine
+# use the interpreters on this machine, never download one
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 
 def _add_pyenv_interpreters() -> None:
