@@ -134,6 +134,9 @@ def uvicorn_server(
         sys.executable, "-m", "uvicorn", "--factory", "examples.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log",
+        # longer than the client's keep-alive expiry (5 s): no race on a connection the server
+        # is closing just as the client reuses it (a ReadError that is no server fault)
+        "--timeout-keep-alive", "75",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
