@@ -7,14 +7,13 @@ nothing, an allowed call changes exactly what it should (IDOR, vertical escalati
 assignment, last admin, self-ban).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from fastapi_better_auth.testing import TokenIssuer
 from tests.admin_fixtures import (
     ALICE,
     ALICE_OTHER_SESSION,
@@ -24,42 +23,10 @@ from tests.admin_fixtures import (
     ZED,
     Member,
     State,
-    admin_app,
     bearer,
     later_than,
-    pg_database,
-    reset,
     snapshot,
 )
-from tests.helpers import settings_for
-from tests.pg import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TokenIssuer]:
-    issuer = TokenIssuer()
-    with issuer.serve():
-        yield issuer
-
-
-@pytest.fixture(scope="module")
-def matrix_url(postgres: PostgresServer) -> Iterator[str]:
-    with pg_database(postgres) as url:
-        reset(url, migrate=True)
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(matrix_url: str, issuer: TokenIssuer) -> Iterator[TestClient]:
-    assert issuer.issuer is not None
-    with TestClient(admin_app(settings_for(issuer.issuer, matrix_url))) as client:
-        yield client
-
-
-@pytest.fixture
-def url(matrix_url: str) -> str:
-    reset(matrix_url)
-    return matrix_url
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,5 @@
 """``/api/v1/users/{user_id}/sessions``: list, revoke one, revoke all; never a token, never another's."""
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
 from fastapi_better_auth.testing import TokenIssuer, make_user, user_claims
@@ -15,39 +12,10 @@ from tests.admin_fixtures import (
     ROOT,
     admin_app,
     bearer,
-    pg_database,
     reset,
     snapshot,
 )
 from tests.helpers import settings_for
-from tests.pg import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TokenIssuer]:
-    issuer = TokenIssuer()
-    with issuer.serve():
-        yield issuer
-
-
-@pytest.fixture(scope="module")
-def cast_url(postgres: PostgresServer) -> Iterator[str]:
-    with pg_database(postgres) as url:
-        reset(url, migrate=True)
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(cast_url: str, issuer: TokenIssuer) -> Iterator[TestClient]:
-    assert issuer.issuer is not None
-    with TestClient(admin_app(settings_for(issuer.issuer, cast_url))) as client:
-        yield client
-
-
-@pytest.fixture
-def url(cast_url: str) -> str:
-    reset(cast_url)
-    return cast_url
 
 
 def _alice_jwt(issuer: TokenIssuer, **extra: str) -> dict[str, str]:

@@ -39,25 +39,10 @@ from tests.admin_fixtures import (
     bulk_insert_users,
     later_than,
     pg_database,
-    reset,
     snapshot,
 )
 from tests.helpers import SECRET, execute, run, settings_for
 from tests.pg import PostgresServer, free_port
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TokenIssuer]:
-    issuer = TokenIssuer()
-    with issuer.serve():
-        yield issuer
-
-
-@pytest.fixture(scope="module")
-def origin(issuer: TokenIssuer) -> str:
-    assert issuer.issuer is not None
-    return issuer.issuer
-
 
 # --- listing: 250 users on each database ------------------------------------------------
 
@@ -280,25 +265,6 @@ def test_list_users_every_sort_field_and_direction_is_total_and_stable(
 
 
 # --- writes: the admin cast on PostgreSQL -----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cast_url(postgres: PostgresServer) -> Iterator[str]:
-    with pg_database(postgres) as url:
-        reset(url, migrate=True)
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(cast_url: str, origin: str) -> Iterator[TestClient]:
-    with TestClient(admin_app(settings_for(origin, cast_url))) as client:
-        yield client
-
-
-@pytest.fixture
-def url(cast_url: str) -> str:
-    reset(cast_url)
-    return cast_url
 
 
 def _make_admin(url: str, member_id: str) -> None:

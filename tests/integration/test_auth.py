@@ -23,13 +23,6 @@ from fastapi_better_auth.testing import (
 from tests.helpers import SECRET, client_for, execute, seed, settings_for
 
 
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TokenIssuer]:
-    issuer = TokenIssuer()
-    with issuer.serve():
-        yield issuer
-
-
 @dataclass(frozen=True)
 class World:
     url: str
