@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
 from ._server import Server, wrk
 from ._util import fmt, median, quick, table, verdict
@@ -38,7 +38,7 @@ def _route_exists(server: Server, token: str) -> bool:
                                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status == 200
+            return bool(response.status == 200)
     except urllib.error.HTTPError as exc:
         if exc.code in (404, 405):
             return False
@@ -70,7 +70,7 @@ def run(server: Server, tokens: Any, users: int, dsn: str) -> dict[str, Any]:
 async def _sql(dsn: str, users: int, seconds: int) -> dict[str, Any]:
     cols = 'id, email, name, "emailVerified", image, role, banned, "banReason", "banExpires", "createdAt", "updatedAt"'
     # Constants and an int only (no user input), hence the S608 waivers.
-    queries = {
+    queries: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         "first page (50, by createdAt)": [('SELECT count(*) FROM "user"', ()),
             (f'SELECT {cols} FROM "user" ORDER BY "createdAt", id LIMIT 50', ())],  # noqa: S608
         f"deep page (offset {users - 50})": [('SELECT count(*) FROM "user"', ()),
@@ -81,10 +81,10 @@ async def _sql(dsn: str, users: int, seconds: int) -> dict[str, Any]:
              (f"%user{users // 2:06d}%",))],
     }  # fmt: skip
     connection = await asyncpg.connect(dsn)
-    rows = {}
+    rows: dict[str, dict[str, float]] = {}
     try:
         for label, steps in queries.items():
-            times = []
+            times: list[float] = []
             deadline = time.perf_counter() + seconds
             while time.perf_counter() < deadline and len(times) < 10_000:
                 start = time.perf_counter()

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import jwt
 from fastapi import Depends, FastAPI, HTTPException, Request
 

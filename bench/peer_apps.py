@@ -5,6 +5,7 @@ package named ``fastapi_better_auth`` too. ``BENCH_PEER`` is ``bridge`` or ``bet
 ``BENCH_ORIGIN`` is Better-Auth's origin (iss, aud, JWKS). Usage follows each README.
 """
 
+import importlib
 import os
 from typing import Annotated, Any
 
@@ -12,10 +13,11 @@ from fastapi import Depends, FastAPI
 
 
 def _bridge(app: FastAPI, origin: str) -> None:
-    from fastapi_better_auth import BetterAuth, JwtVerifier, Session, User
-
-    auth = BetterAuth(verifiers=[JwtVerifier(base_url=origin)])
-    current = Annotated[Session[User], Depends(auth.current_session())]
+    # Another distribution's ``fastapi_better_auth`` (only in the peers' virtualenv), hence ``Any``
+    # for mypy; FastAPI does not use a dependency parameter's type, only its ``Depends``.
+    bridge: Any = importlib.import_module("fastapi_better_auth")
+    auth = bridge.BetterAuth(verifiers=[bridge.JwtVerifier(base_url=origin)])
+    current = Annotated[Any, Depends(auth.current_session())]
 
     @app.get("/protected")
     async def protected(session: current) -> dict[str, str]:
@@ -23,12 +25,11 @@ def _bridge(app: FastAPI, origin: str) -> None:
 
 
 def _betterauth(app: FastAPI, origin: str) -> None:
-    from fastapi_betterauth import BetterAuth, User
-
-    better_auth = BetterAuth(origin)
+    betterauth: Any = importlib.import_module("fastapi_betterauth")
+    better_auth = betterauth.BetterAuth(origin)
 
     @app.get("/protected")
-    async def protected(user: Annotated[User, Depends(better_auth)]) -> dict[str, Any]:
+    async def protected(user: Annotated[Any, Depends(better_auth)]) -> dict[str, Any]:
         return {"id": user["sub"]}
 
 

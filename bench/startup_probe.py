@@ -9,15 +9,17 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Message, Scope
 
 from fastapi_better_auth import BetterAuthSettings, CurrentUser, better_auth_router
 
 
-async def _get(app: FastAPI, path: str, token: str, state: dict[str, Any]) -> int:
-    scope = {
+async def _get(app: FastAPI, path: str, token: str, state: Mapping[str, Any]) -> int:
+    scope: Scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "root_path": "", "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
@@ -25,10 +27,10 @@ async def _get(app: FastAPI, path: str, token: str, state: dict[str, Any]) -> in
     }  # fmt: skip
     status = 0
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]

@@ -114,8 +114,9 @@ def is_admin_clause(
         has_role(models, role, settings.default_role)
         for role in sorted(settings.admin_roles)
     ]
-    if settings.admin_user_ids:
-        clauses.append(models.user.id.in_(sorted(settings.admin_user_ids)))
+    ids = sorted(i for i in settings.admin_user_ids if models.naming.valid_id(i))
+    if ids:
+        clauses.append(models.user.id.in_(ids))
     return or_(false(), *clauses)
 
 

@@ -57,6 +57,8 @@ async def revoke(
     Raises:
         NotFoundError: the user has no session ``session_id``.
     """
+    if not models.naming.valid_id(session_id):
+        raise NotFoundError("The session does not exist.")
     session = models.session
     result = await db.execute(
         delete(session)

@@ -151,6 +151,8 @@ async def get_user(
 async def _write(
     db: AsyncSession, models: BetterAuthModels, user_id: str, values: dict[Any, Any]
 ) -> AuthenticatedUser:
+    if not models.naming.valid_id(user_id):
+        raise UserNotFoundError()
     user = models.user
     statement = (
         update(user)

@@ -14,6 +14,8 @@ from typing import Literal
 MODELS = ("user", "session", "account", "verification", "jwks")
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+#: The text form of a PostgreSQL ``uuid`` (what ``gen_random_uuid()`` and Better-Auth produce).
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 def to_snake(name: str) -> str:
@@ -41,12 +43,16 @@ class SchemaNaming:
         model_names: ``{"user": "users"}``, as Better-Auth's ``user.modelName``.
         field_names: ``{"user": {"emailVerified": "email_verified"}}``, as Better-Auth's
             ``user.fields``; wins over ``column_case``.
+        id_type: ``"uuid"`` for Better-Auth's ``advanced.database.generateId: "uuid"``:
+            ids and ``userId`` columns are PostgreSQL ``uuid`` (text elsewhere), handled
+            as strings in Python; an id that is no UUID matches nothing.
     """
 
     use_plural: bool = False
     column_case: Literal["camel", "snake"] = "camel"
     model_names: tuple[tuple[str, str], ...] = ()
     field_names: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(default=())
+    id_type: Literal["text", "uuid"] = "text"
 
     @classmethod
     def from_mappings(
@@ -56,6 +62,7 @@ class SchemaNaming:
         column_case: Literal["camel", "snake"] = "camel",
         model_names: Mapping[str, str] | None = None,
         field_names: Mapping[str, Mapping[str, str]] | None = None,
+        id_type: Literal["text", "uuid"] = "text",
     ) -> "SchemaNaming":
         """Build a hashable naming from plain dictionaries (as settings hold them)."""
         models = dict(model_names or {})
@@ -77,7 +84,12 @@ class SchemaNaming:
                     for model, mapping in fields.items()
                 )
             ),
+            id_type=id_type,
         )
+
+    def valid_id(self, value: str) -> bool:
+        """Whether ``value`` can be an id of this schema (any string, or a UUID's text form)."""
+        return self.id_type == "text" or _UUID.fullmatch(value) is not None
 
     def table(self, model: str) -> str:
         """Physical table name of a Better-Auth model (``user`` → ``"user"`` or ``"users"``)."""

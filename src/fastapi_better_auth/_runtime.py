@@ -7,10 +7,13 @@ shutdown; it does no I/O when created, so importing or constructing it never con
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -36,6 +39,31 @@ _UNAVAILABLE = (OperationalError, PoolTimeoutError, OSError, ConnectionError)
 #: SQLSTATEs of a server refusing work for now: connection exceptions (08…), shutting down or
 #: starting up (57P01-57P03), too many connections (53300), database not accepting connections (55000).
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "55000")
+
+
+#: Set while :meth:`BetterAuth.read` checks a connection out: it retries instead of pinging first.
+_SKIP_PING: ContextVar[bool] = ContextVar("better_auth_skip_ping", default=False)
+
+
+def _ping_on_checkout(engine: Engine) -> None:
+    """Pre-ping every checkout except :meth:`BetterAuth.read`'s (SQLAlchemy's pessimistic recipe).
+
+    A dead connection raises ``DisconnectionError``, on which the pool retries with a fresh one,
+    as ``pool_pre_ping`` does; the hot read path skips the round trip and retries once instead.
+    """
+    dialect = engine.dialect
+
+    def checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if _SKIP_PING.get():
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError() from exc
+            raise
+
+    event.listen(engine, "checkout", checkout)
 
 
 def _is_unavailable(exc: BaseException) -> bool:
@@ -65,6 +93,8 @@ class BetterAuth:
         self.models: BetterAuthModels = get_models(self.settings.naming)
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else self._create_engine()
+        #: The same pool in autocommit, for single-statement reads: no BEGIN/ROLLBACK round trips.
+        self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False
         )
@@ -77,13 +107,12 @@ class BetterAuth:
 
     def _create_engine(self) -> AsyncEngine:
         url = self.settings.sqlalchemy_url
-        options: dict[str, object] = {
-            "echo": self.settings.database_echo,
-            "pool_pre_ping": True,
-        }
+        options: dict[str, object] = {"echo": self.settings.database_echo}
         if url.startswith("postgresql"):
             options.update(pool_size=10, max_overflow=10, pool_timeout=5)
-        return create_async_engine(url, **options)
+        engine = create_async_engine(url, **options)
+        _ping_on_checkout(engine.sync_engine)
+        return engine
 
     async def start(self) -> None:
         """Prefetch the signing keys; never fails because Better-Auth or the database is down.
@@ -143,9 +172,16 @@ class BetterAuth:
         Raises:
             DatabaseUnavailableError: the database cannot be reached.
         """
+        skip_ping = _SKIP_PING.set(True)
+        try:
+            return await self._read(query)
+        finally:
+            _SKIP_PING.reset(skip_ping)
+
+    async def _read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         for attempt in (1, 2):
             try:
-                async with self.engine.connect() as connection:
+                async with self._read_engine.connect() as connection:
                     return await query(connection)
             except DBAPIError as exc:
                 if attempt == 1 and exc.connection_invalidated:

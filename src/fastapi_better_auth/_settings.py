@@ -124,6 +124,10 @@ class BetterAuthSettings(BaseSettings):
     column_case: Literal["camel", "snake"] = "camel"
     model_names: dict[str, str] = Field(default_factory=dict)
     field_names: dict[str, dict[str, str]] = Field(default_factory=dict)
+    id_type: Literal["text", "uuid"] = Field(
+        default="text",
+        description='"uuid" when Better-Auth runs with advanced.database.generateId: "uuid".',
+    )
 
     @field_validator(
         "audience",
@@ -224,4 +228,5 @@ class BetterAuthSettings(BaseSettings):
             column_case=self.column_case,
             model_names=self.model_names,
             field_names=self.field_names,
+            id_type=self.id_type,
         )

@@ -5,9 +5,11 @@ writes run in the caller's transaction and commit or roll back whole. No physica
 column name appears here.
 """
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ._schemas import AccountInfo, AuthenticatedUser, SessionInfo
@@ -77,6 +79,46 @@ def user_snapshot(row: Any) -> AuthenticatedUser:
     )
 
 
+_USER_FIELDS = ("id", "email", "name", "email_verified", "image", "role", "banned",
+                "ban_reason", "ban_expires", "created_at", "updated_at")  # fmt: skip
+#: Session fields and the labels rows carry them under (those of :func:`session_columns`).
+_SESSION_FIELDS = (("id", "session_id"), ("user_id", "user_id"), ("expires_at", "expires_at"),
+                   ("created_at", "session_created_at"), ("updated_at", "session_updated_at"),
+                   ("ip_address", "ip_address"), ("user_agent", "user_agent"),
+                   ("impersonated_by", "impersonated_by"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _HotQueries:
+    user_by_id: Select[Any]
+    session_by_id: Select[Any]
+    session_by_token: Select[Any]
+
+
+@lru_cache(maxsize=16)
+def _hot_queries(models: BetterAuthModels) -> _HotQueries:
+    """The per-request reads, built once per naming on the tables' columns with bound parameters.
+
+    The same SQL as the ORM-attribute queries, labelled with the same names, but built once and
+    compiled on the Core path (no ORM compile step per request).
+    """
+    user = inspect(models.user).columns
+    session = inspect(models.session).columns
+    user_cols = [user[name].label(name) for name in _USER_FIELDS]
+    session_cols = [session[name].label(label) for name, label in _SESSION_FIELDS]
+    joined = select(*session_cols, *user_cols).select_from(
+        session["id"].table.join(user["id"].table, user["id"] == session["user_id"])
+    )
+    return _HotQueries(
+        user_by_id=select(*user_cols).where(user["id"] == bindparam("user_id")),
+        session_by_id=joined.where(
+            session["id"] == bindparam("session_id"),
+            session["user_id"] == bindparam("user_id"),
+        ),
+        session_by_token=joined.where(session["token"] == bindparam("token")),
+    )
+
+
 async def ping(session: Executor) -> None:
     """Run the cheapest real query, so a dead connection raises."""
     await session.execute(select(1))
@@ -86,12 +128,8 @@ async def session_by_token(
     db: Executor, models: BetterAuthModels, token: str
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session whose raw token is ``token`` and its user, in one query (as Better-Auth reads it)."""
-    query = (
-        select(*session_columns(models), *user_columns(models))
-        .join(models.user, models.user.id == models.session.user_id)
-        .where(models.session.token == token)
-    )
-    row = (await db.execute(query)).first()
+    query = _hot_queries(models).session_by_token
+    row = (await db.execute(query, {"token": token})).first()
     return None if row is None else (session_info(row), user_snapshot(row))
 
 
@@ -99,12 +137,12 @@ async def session_by_id(
     db: Executor, models: BetterAuthModels, session_id: str, user_id: str
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session ``session_id`` of user ``user_id`` and that user, in one query."""
-    query = (
-        select(*session_columns(models), *user_columns(models))
-        .join(models.user, models.user.id == models.session.user_id)
-        .where(models.session.id == session_id, models.session.user_id == user_id)
-    )
-    row = (await db.execute(query)).first()
+    if not (models.naming.valid_id(session_id) and models.naming.valid_id(user_id)):
+        return None
+    query = _hot_queries(models).session_by_id
+    row = (
+        await db.execute(query, {"session_id": session_id, "user_id": user_id})
+    ).first()
     return None if row is None else (session_info(row), user_snapshot(row))
 
 
@@ -112,9 +150,10 @@ async def user_by_id(
     db: Executor, models: BetterAuthModels, user_id: str
 ) -> AuthenticatedUser | None:
     """The user row ``user_id``, or None."""
-    row = (
-        await db.execute(select(*user_columns(models)).where(models.user.id == user_id))
-    ).first()
+    if not models.naming.valid_id(user_id):
+        return None
+    query = _hot_queries(models).user_by_id
+    row = (await db.execute(query, {"user_id": user_id})).first()
     return None if row is None else user_snapshot(row)
 
 

@@ -8,6 +8,7 @@ understand each other's rows, and always hand Python timezone-aware UTC datetime
 
 import secrets
 import string
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,6 +22,14 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 def generate_id(length: int = 32) -> str:
     """A Better-Auth style id: 32 random characters of ``[A-Za-z0-9]``."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def new_id(context: Any = None) -> str:
+    """A new id for the column being inserted: a UUID for a ``uuid`` id (``generateId: "uuid"``)."""
+    column = getattr(context, "current_column", None)
+    if column is not None and column.info.get("better_auth_id") == "uuid":
+        return str(uuid.uuid4())
+    return generate_id()
 
 
 def utcnow() -> datetime:

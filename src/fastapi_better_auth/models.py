@@ -15,11 +15,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Column, ForeignKey, Index, MetaData, Table, Text, text
+from sqlalchemy import Column, ForeignKey, Index, MetaData, Table, Text, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from ._naming import SchemaNaming, to_camel
-from ._types import JSBoolean, UTCDateTime, generate_id, utcnow
+from ._types import JSBoolean, UTCDateTime, generate_id, new_id, utcnow
 
 __all__ = [
     "Account",
@@ -47,6 +47,9 @@ NAMING_CONVENTION = {
 }
 
 _NOW = text("CURRENT_TIMESTAMP")
+#: Ids under ``generateId: "uuid"``: PostgreSQL ``uuid`` (as str in Python), ``text`` elsewhere.
+UUID_ID = Text().with_variant(Uuid(as_uuid=False), "postgresql")
+_ID_KEYS = frozenset({"id", "user_id"})
 #: Keeps Better-Auth's column order although ``user_id`` is declared through ``declared_attr``.
 _AFTER_USER_ID = 1
 
@@ -73,9 +76,13 @@ class _Physical:
     def __table_cls__(
         cls, name: str, metadata: MetaData, *args: Any, **kw: Any
     ) -> Table:
+        uuid_ids = cls.__naming__.id_type == "uuid"
         for arg in args:
             if isinstance(arg, Column):
                 arg.name = cls.__naming__.column(cls.__model__, to_camel(arg.key))
+                if uuid_ids and arg.key in _ID_KEYS:
+                    arg.type = UUID_ID
+                    arg.info["better_auth_id"] = "uuid"
         return Table(name, metadata, *args, **kw)
 
 
@@ -89,7 +96,7 @@ class UserMixin(_Physical):
 
     __model__ = "user"
 
-    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(Text, unique=True)
     email_verified: Mapped[bool] = mapped_column(JSBoolean, default=False)
@@ -111,7 +118,7 @@ class SessionMixin(_Physical):
 
     __model__ = "session"
 
-    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=new_id)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     token: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[datetime] = mapped_column(
@@ -137,7 +144,7 @@ class AccountMixin(_Physical):
 
     __model__ = "account"
 
-    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(Text)
     provider_id: Mapped[str] = mapped_column(Text)
 
@@ -176,7 +183,7 @@ class VerificationMixin(_Physical):
 
     __model__ = "verification"
 
-    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=new_id)
     identifier: Mapped[str] = mapped_column(Text)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -197,7 +204,7 @@ class JwksMixin(_Physical):
 
     __model__ = "jwks"
 
-    id: Mapped[str] = mapped_column(Text, primary_key=True, default=generate_id)
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=new_id)
     public_key: Mapped[str] = mapped_column(Text)
     private_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now_default)

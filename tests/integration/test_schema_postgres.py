@@ -177,3 +177,36 @@ async def test_rows_written_by_models_follow_better_auth_conventions(
         assert loaded.email_verified is False
     finally:
         await engine.dispose()
+
+
+async def test_migration_with_uuid_ids_matches_better_auth_generate_id_uuid(
+    pg_url: str,
+) -> None:
+    """generateId "uuid": uuid ids made by the database, uuid userId columns (schema.sql section 2's rule)."""
+    naming = SchemaNaming.from_mappings(id_type="uuid")
+    statements = [
+        s.replace(
+            '"id" text not null primary key',
+            '"id" uuid default pg_catalog.gen_random_uuid() not null primary key',
+        ).replace(
+            '"userId" text not null references', '"userId" uuid not null references'
+        )
+        for s in ddl_section(BA_SCHEMA, 1)
+    ]
+    engine = create_async_engine(pg_url)
+    try:
+        await _migrate.upgrade(engine, naming)
+        migrated = await _describe(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE SCHEMA ba"))
+            await conn.execute(text("SET search_path TO ba"))
+            for statement in statements:
+                await conn.execute(text(statement))
+        async with engine.connect() as conn:
+            await conn.execute(text("SET search_path TO ba"))
+            expected = await conn.run_sync(describe_database)
+    finally:
+        await engine.dispose()
+    columns: dict[str, tuple[str, bool, str | None]] = migrated["user"]["columns"]  # type: ignore[assignment]
+    assert columns["id"][0] == "UUID"
+    assert differences(expected, migrated) == []

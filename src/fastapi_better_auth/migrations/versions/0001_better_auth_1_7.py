@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from fastapi_better_auth._naming import SchemaNaming
 from fastapi_better_auth._types import JSBoolean, UTCDateTime
@@ -24,6 +25,7 @@ depends_on = None
 
 _TEXT, _BOOL, _DATE = sa.Text(), JSBoolean(), UTCDateTime()
 _NOW = sa.text("CURRENT_TIMESTAMP")
+_GEN_UUID = sa.text("pg_catalog.gen_random_uuid()")
 
 # (field, type, nullable, server default) in Better-Auth's column order
 _TABLES: dict[str, list[tuple[str, Any, bool, Any]]] = {
@@ -91,19 +93,28 @@ _INDEXES = {"session": "userId", "account": "userId", "verification": "identifie
 
 def upgrade(*, naming: SchemaNaming, **_: Any) -> None:
     user_table, user_id = naming.table("user"), naming.column("user", "id")
+    dialect = op.get_context().dialect.name
     # Better-Auth's SQLite DDL has no defaults: CURRENT_TIMESTAMP there would store local-time text
-    defaults = op.get_context().dialect.name != "sqlite"
+    defaults = dialect != "sqlite"
+    # generateId "uuid": PostgreSQL uuid ids made by the database (elsewhere text ids made in JS)
+    uuid_ids = naming.id_type == "uuid" and dialect == "postgresql"
+
+    def make_column(
+        model: str, field: str, type_: Any, nullable: bool, default: Any
+    ) -> sa.Column[Any]:
+        if uuid_ids and field in ("id", "userId"):
+            type_ = postgresql.UUID(as_uuid=False)
+            default = _GEN_UUID if field == "id" else None
+        return sa.Column(
+            naming.column(model, field),
+            type_,
+            nullable=nullable,
+            server_default=default if defaults else None,
+        )
+
     for model, columns in _TABLES.items():
         table = naming.table(model)
-        items: list[Any] = [
-            sa.Column(
-                naming.column(model, field),
-                type_,
-                nullable=nullable,
-                server_default=default if defaults else None,
-            )
-            for field, type_, nullable, default in columns
-        ]
+        items: list[Any] = [make_column(model, *spec) for spec in columns]
         items.append(
             sa.PrimaryKeyConstraint(naming.column(model, "id"), name=f"{table}_pkey")
         )
