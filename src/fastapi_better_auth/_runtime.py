@@ -109,7 +109,11 @@ class BetterAuth:
         url = self.settings.sqlalchemy_url
         options: dict[str, object] = {"echo": self.settings.database_echo}
         if url.startswith("postgresql"):
-            options.update(pool_size=10, max_overflow=10, pool_timeout=5)
+            options.update(
+                pool_size=self.settings.database_pool_size,
+                max_overflow=self.settings.database_max_overflow,
+                pool_timeout=5,
+            )
         engine = create_async_engine(url, **options)
         _ping_on_checkout(engine.sync_engine)
         return engine

@@ -85,6 +85,8 @@ class BetterAuthSettings(BaseSettings):
         description="The database Better-Auth writes to (postgres://… or sqlite:///…).",
     )
     database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=1000)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
 
     jwks_url: AnyHttpUrl | None = Field(
         default=None, description="Overrides url + jwks_path."

@@ -143,3 +143,19 @@ async def test_read_lets_query_bugs_through(pg_url: str) -> None:
 
         with pytest.raises(ProgrammingError):
             await auth.read(bad)
+
+
+async def test_pool_size_settings_reach_the_engine(pg_url: str) -> None:
+    settings = BetterAuthSettings.load(
+        url="http://127.0.0.1:3005",
+        database_url=pg_url,
+        database_pool_size=3,
+        database_max_overflow=0,
+    )
+    auth = BetterAuth(settings)
+    try:
+        pool = auth.engine.sync_engine.pool
+        assert pool.size() == 3  # type: ignore[attr-defined]
+        assert pool._max_overflow == 0  # type: ignore[attr-defined]
+    finally:
+        await auth.close()
