@@ -254,10 +254,22 @@ def is_admin(user: AuthenticatedUser, auth: BetterAuth) -> bool:
     )
 
 
+def check_admin(user: AuthenticatedUser, auth: BetterAuth) -> None:
+    """Refuse a user who is not an admin.
+
+    Raises:
+        RoleRequiredError: the user is not an admin.
+    """
+    if not is_admin(user, auth):
+        raise RoleRequiredError("An admin role is required.")
+
+
 async def require_admin(user: CurrentUser, auth: BetterAuthDep) -> AuthenticatedUser:
     """The current user, if an admin (roles and user ids from settings); else 403 ``ROLE_REQUIRED``."""
-    if not is_admin(user, auth):
-        raise to_http_exception(RoleRequiredError("An admin role is required."))
+    try:
+        check_admin(user, auth)
+    except RoleRequiredError as error:
+        raise to_http_exception(error) from error
     return user
 
 

@@ -168,6 +168,20 @@ class BetterAuth:
                 raise DatabaseUnavailableError() from exc
             raise
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction that commits or rolls back whole.
+
+        A commit may have changed users or sessions, so it also clears this process's
+        freshness cache: the next request reads the rows again.
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached.
+        """
+        async with self.session() as session, session.begin():
+            yield session
+        self.authenticator.forget()
+
     async def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run a read-only ``query`` on a pooled connection, once more if that connection was dead.
 

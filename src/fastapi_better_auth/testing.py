@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from ._cookies import sign_token
+from ._settings import BetterAuthSettings
 from ._types import generate_id, utcnow
 from .models import Account, Session, User
 
@@ -45,7 +46,9 @@ __all__ = [
 ]
 
 Algorithm = Literal["EdDSA", "ES256", "ES512", "RS256", "PS256"]
-JWKS_PATH = "/api/auth/jwks"
+JWKS_PATH: str = BetterAuthSettings.model_fields[
+    "jwks_path"
+].default  # where Better-Auth serves it
 
 
 @dataclass(frozen=True)

@@ -72,29 +72,34 @@ async def test_models_better_auth_ddl_zero_differences(
     assert differences(describe_metadata(get_models(naming).metadata), reflected) == []
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-async def test_migration_upgrade_head_matches_better_auth_ddl(
-    postgres: object, pg_url: str, variant: str
-) -> None:
-    naming, statements = VARIANTS[variant]
-    ours = create_async_engine(pg_url)
-    reference = create_async_engine(pg_url.rsplit("/", 1)[0] + "/postgres")
+async def _migrated_beside_better_auth(
+    pg_url: str, naming: SchemaNaming, statements: list[str]
+) -> tuple[dict[str, dict[str, object]], dict[str, dict[str, object]]]:
+    """Our migration in ``public`` and Better-Auth's DDL in schema ``ba`` of one database, described."""
+    engine = create_async_engine(pg_url)
     try:
-        await _migrate.upgrade(ours, naming)
-        assert await _migrate.current(ours) == "0001"
-        migrated = await _describe(ours)
-        # Better-Auth's DDL in a schema of its own in the same database, for a side-by-side diff
-        async with ours.begin() as conn:
+        await _migrate.upgrade(engine, naming)
+        assert await _migrate.current(engine) == "0001"
+        migrated = await _describe(engine)
+        async with engine.begin() as conn:
             await conn.execute(text("CREATE SCHEMA ba"))
             await conn.execute(text("SET search_path TO ba"))
             for statement in statements:
                 await conn.execute(text(statement))
-        async with ours.connect() as conn:
+        async with engine.connect() as conn:
             await conn.execute(text("SET search_path TO ba"))
             expected = await conn.run_sync(describe_database)
     finally:
-        await ours.dispose()
-        await reference.dispose()
+        await engine.dispose()
+    return migrated, expected
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+async def test_migration_upgrade_head_matches_better_auth_ddl(
+    pg_url: str, variant: str
+) -> None:
+    naming, statements = VARIANTS[variant]
+    migrated, expected = await _migrated_beside_better_auth(pg_url, naming, statements)
     assert differences(expected, migrated) == []
 
 
@@ -193,20 +198,7 @@ async def test_migration_with_uuid_ids_matches_better_auth_generate_id_uuid(
         )
         for s in ddl_section(BA_SCHEMA, 1)
     ]
-    engine = create_async_engine(pg_url)
-    try:
-        await _migrate.upgrade(engine, naming)
-        migrated = await _describe(engine)
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE SCHEMA ba"))
-            await conn.execute(text("SET search_path TO ba"))
-            for statement in statements:
-                await conn.execute(text(statement))
-        async with engine.connect() as conn:
-            await conn.execute(text("SET search_path TO ba"))
-            expected = await conn.run_sync(describe_database)
-    finally:
-        await engine.dispose()
+    migrated, expected = await _migrated_beside_better_auth(pg_url, naming, statements)
     columns: dict[str, tuple[str, bool, str | None]] = migrated["user"]["columns"]  # type: ignore[assignment]
     assert columns["id"][0] == "UUID"
     assert differences(expected, migrated) == []

@@ -10,9 +10,9 @@ from .. import _admin_sessions, _admin_users
 from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentSession
 from .._schemas import RevokedSessions, SessionList
 from .._types import utcnow
+from ._access import admin_action, error_responses, require_admin_or_self
 from ._params import SessionId, UserId
 from ._route import BetterAuthRoute
-from .users import admin_action, error_responses, require_admin_or_self
 
 router = APIRouter(
     prefix="/users/{user_id}/sessions",
@@ -56,10 +56,9 @@ async def revoke_all_sessions(
     actor = identity.user
     with admin_action("sessions.revoke_all", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
-        async with auth.session() as db, db.begin():
+        async with auth.transaction() as db:
             await _admin_users.get_user(db, auth.models, user_id)
             revoked = await _admin_sessions.revoke_all(db, auth.models, user_id)
-        auth.authenticator.forget()
         return RevokedSessions(revoked=revoked)
 
 
@@ -79,8 +78,7 @@ async def revoke_session(
     actor = identity.user
     with admin_action("sessions.revoke", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
-        async with auth.session() as db, db.begin():
+        async with auth.transaction() as db:
             await _admin_users.get_user(db, auth.models, user_id)
             await _admin_sessions.revoke(db, auth.models, user_id, session_id)
-        auth.authenticator.forget()
         return RevokedSessions(revoked=1)

@@ -6,28 +6,21 @@ before looking at the id. Every call is an audit event on ``fastapi_better_auth.
 every write is one transaction and clears the freshness cache of this process.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
 from .. import _admin_users
-from .._admin import audited
 from .._dependencies import (
     AUTH_RESPONSES,
     BetterAuthDep,
     CurrentUser,
-    is_admin,
-    to_http_exception,
+    check_admin,
 )
-from .._errors import BetterAuthError, RoleRequiredError, UserNotFoundError
-from .._runtime import BetterAuth
 from .._schemas import (
     AuthenticatedUser,
     BanRequest,
-    ErrorResponse,
     RoleUpdate,
     SortDirection,
     UserList,
@@ -35,58 +28,12 @@ from .._schemas import (
     UserUpdate,
 )
 from .._types import utcnow
+from ._access import admin_action, error_responses, require_admin_or_self
 from ._params import MAX_OFFSET, NO_NUL, UserId
 from ._route import BetterAuthRoute
 
 #: ``limit`` when the request sends none (capped by ``settings.max_page_size``).
 DEFAULT_PAGE_SIZE = 50
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for the errors a route adds to :data:`AUTH_RESPONSES`."""
-    descriptions = {
-        400: "The request is not allowed as sent (`INVALID_REQUEST`).",
-        404: "No such user or session, or not yours (`USER_NOT_FOUND`, `NOT_FOUND`).",
-        409: "Conflicts with the current state: a duplicate email, the last admin (`CONFLICT`).",
-    }
-    return {
-        status: {"model": ErrorResponse, "description": descriptions[status]}
-        for status in statuses
-    }
-
-
-@contextmanager
-def admin_action(action: str, actor: str, target: str | None) -> Iterator[None]:
-    """Audit the block and answer a library error over HTTP."""
-    try:
-        with audited(action, actor, target):
-            yield
-    except BetterAuthError as error:
-        raise to_http_exception(error) from error
-
-
-def require_admin_or_self(
-    actor: AuthenticatedUser, auth: BetterAuth, user_id: str
-) -> bool:
-    """Whether the actor acts as an admin; another user's id is hidden from non-admins.
-
-    Raises:
-        UserNotFoundError: a non-admin named another user (the same answer as a missing id).
-    """
-    admin = is_admin(actor, auth)
-    if not admin and actor.id != user_id:
-        raise UserNotFoundError()
-    return admin
-
-
-def require_admin_actor(actor: AuthenticatedUser, auth: BetterAuth) -> None:
-    """Refuse a non-admin (inside the audited block, so the refusal is logged).
-
-    Raises:
-        RoleRequiredError: the actor is not an admin.
-    """
-    if not is_admin(actor, auth):
-        raise RoleRequiredError("An admin role is required.")
 
 
 router = APIRouter(
@@ -137,7 +84,7 @@ async def list_users(
 ) -> UserList:
     """A page of users, with the number of matches in all; ties are broken by id."""
     with admin_action("users.list", actor.id, None):
-        require_admin_actor(actor, auth)
+        check_admin(actor, auth)
         maximum = auth.settings.max_page_size
         size = min(DEFAULT_PAGE_SIZE, maximum) if limit is None else limit
         if size > maximum:
@@ -201,11 +148,10 @@ async def update_user(
     """
     with admin_action("users.update", actor.id, user_id):
         as_admin = require_admin_or_self(actor, auth, user_id)
-        async with auth.session() as db, db.begin():
+        async with auth.transaction() as db:
             updated = await _admin_users.update_user(
                 db, auth.models, user_id, changes, utcnow(), as_admin=as_admin
             )
-        auth.authenticator.forget()
         return updated
 
 
@@ -220,12 +166,11 @@ async def set_role(
 ) -> AuthenticatedUser:
     """Replace the roles (stored comma-joined); the last admin cannot be demoted (409)."""
     with admin_action("users.set_role", actor.id, user_id):
-        require_admin_actor(actor, auth)
-        async with auth.session() as db, db.begin():
+        check_admin(actor, auth)
+        async with auth.transaction() as db:
             updated = await _admin_users.set_role(
                 db, auth.models, auth.settings, user_id, change, utcnow()
             )
-        auth.authenticator.forget()
         return updated
 
 
@@ -244,8 +189,8 @@ async def ban_user(
     You cannot ban yourself (400).
     """
     with admin_action("users.ban", actor.id, user_id):
-        require_admin_actor(actor, auth)
-        async with auth.session() as db, db.begin():
+        check_admin(actor, auth)
+        async with auth.transaction() as db:
             banned = await _admin_users.ban_user(
                 db,
                 auth.models,
@@ -255,7 +200,6 @@ async def ban_user(
                 utcnow(),
                 actor_id=actor.id,
             )
-        auth.authenticator.forget()
         return banned
 
 
@@ -270,8 +214,7 @@ async def unban_user(
 ) -> AuthenticatedUser:
     """``banned`` false, reason and expiry cleared; the user can sign in again."""
     with admin_action("users.unban", actor.id, user_id):
-        require_admin_actor(actor, auth)
-        async with auth.session() as db, db.begin():
+        check_admin(actor, auth)
+        async with auth.transaction() as db:
             unbanned = await _admin_users.unban_user(db, auth.models, user_id, utcnow())
-        auth.authenticator.forget()
         return unbanned

@@ -1,0 +1,48 @@
+"""Who may act on a user, audited, with errors answered over HTTP: shared by ``users`` and ``sessions``."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .._admin import audited
+from .._dependencies import is_admin, to_http_exception
+from .._errors import BetterAuthError, UserNotFoundError
+from .._runtime import BetterAuth
+from .._schemas import AuthenticatedUser, ErrorResponse
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for the errors a route adds to :data:`AUTH_RESPONSES`."""
+    descriptions = {
+        400: "The request is not allowed as sent (`INVALID_REQUEST`).",
+        404: "No such user or session, or not yours (`USER_NOT_FOUND`, `NOT_FOUND`).",
+        409: "Conflicts with the current state: a duplicate email, the last admin (`CONFLICT`).",
+    }
+    return {
+        status: {"model": ErrorResponse, "description": descriptions[status]}
+        for status in statuses
+    }
+
+
+@contextmanager
+def admin_action(action: str, actor: str, target: str | None) -> Iterator[None]:
+    """Audit the block and answer a library error over HTTP."""
+    try:
+        with audited(action, actor, target):
+            yield
+    except BetterAuthError as error:
+        raise to_http_exception(error) from error
+
+
+def require_admin_or_self(
+    actor: AuthenticatedUser, auth: BetterAuth, user_id: str
+) -> bool:
+    """Whether the actor acts as an admin; another user's id is hidden from non-admins.
+
+    Raises:
+        UserNotFoundError: a non-admin named another user (the same answer as a missing id).
+    """
+    admin = is_admin(actor, auth)
+    if not admin and actor.id != user_id:
+        raise UserNotFoundError()
+    return admin
