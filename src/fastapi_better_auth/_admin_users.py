@@ -37,7 +37,7 @@ from ._schemas import (
     UserUpdate,
 )
 from ._settings import BetterAuthSettings
-from ._store import user_by_id, user_columns, user_snapshot
+from ._store import rows_of, user_by_id, user_columns, user_snapshot
 from .models import BetterAuthModels
 
 #: Fields a user may change on their own row through ``PATCH``.
@@ -142,7 +142,7 @@ async def get_user(
     Raises:
         UserNotFoundError: no such user.
     """
-    found = await user_by_id(db, models, user_id)
+    found = await user_by_id(rows_of(db), models, user_id)
     if found is None:
         raise UserNotFoundError()
     return found

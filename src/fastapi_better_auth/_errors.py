@@ -205,3 +205,13 @@ class DatabaseUnavailableError(UpstreamUnavailableError):
     """The database is unavailable; retry later."""
 
     code = ErrorCode.DATABASE_UNAVAILABLE
+
+
+#: SQLSTATEs of a server refusing work for now: connection exceptions (08…), shutting down or
+#: starting up (57P01-57P03), too many connections (53300), database not accepting connections (55000).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "55000")
+
+
+def is_unavailable_sqlstate(sqlstate: object) -> bool:
+    """Whether a driver error's SQLSTATE means "the database cannot serve now", not "bad query"."""
+    return isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)

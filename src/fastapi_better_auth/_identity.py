@@ -9,11 +9,8 @@ Framework-free: the FastAPI boundary only extracts credentials and maps errors t
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, Protocol, TypeVar
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any
 
 from . import _store
 from ._cache import TTLCache
@@ -30,16 +27,6 @@ from ._settings import BetterAuthSettings
 from .models import BetterAuthModels
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-class Reader(Protocol):
-    """Runs a read-only query on a pooled connection (``BetterAuth.read``)."""
-
-    def __call__(
-        self, query: Callable[[AsyncConnection], Awaitable[T]], /
-    ) -> Awaitable[T]: ...
 
 
 #: The claim that carries the session id, when Better-Auth's ``definePayload`` adds it.
@@ -100,7 +87,7 @@ class Authenticator:
         self,
         settings: BetterAuthSettings,
         verifier: JWKSVerifier,
-        read: Reader,
+        read: _store.RowReader,
         models: BetterAuthModels,
     ) -> None:
         self._settings = settings
@@ -155,13 +142,11 @@ class Authenticator:
     ) -> AuthenticatedSession:
         models = self._models
         if sid is None:
-            user = await self._read(lambda db: _store.user_by_id(db, models, user_id))
+            user = await _store.user_by_id(self._read, models, user_id)
             if user is None:
                 raise InvalidSessionError("The user no longer exists.")
             return AuthenticatedSession(user=user, credential="jwt")
-        found = await self._read(
-            lambda db: _store.session_by_id(db, models, sid, user_id)
-        )
+        found = await _store.session_by_id(self._read, models, sid, user_id)
         if found is None:
             raise InvalidSessionError("The session was revoked.")
         session, user = found
@@ -183,10 +168,7 @@ class Authenticator:
             self._sessions.get(key) if self._settings.freshness == "cached" else None
         )
         if found is None:
-            models = self._models
-            found = await self._read(
-                lambda db: _store.session_by_token(db, models, token)
-            )
+            found = await _store.session_by_token(self._read, self._models, token)
             if found is None:
                 raise InvalidSessionError()
             if self._settings.freshness == "cached":

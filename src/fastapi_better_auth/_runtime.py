@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import (
 from typing_extensions import Self
 
 from . import _store
-from ._errors import DatabaseUnavailableError
+from ._direct import DirectReads
+from ._errors import DatabaseUnavailableError, is_unavailable_sqlstate
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
 from ._settings import BetterAuthSettings
@@ -36,9 +37,6 @@ T = TypeVar("T")
 
 #: Errors that mean "the database cannot be reached now", not "the query is wrong".
 _UNAVAILABLE = (OperationalError, PoolTimeoutError, OSError, ConnectionError)
-#: SQLSTATEs of a server refusing work for now: connection exceptions (08…), shutting down or
-#: starting up (57P01-57P03), too many connections (53300), database not accepting connections (55000).
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "55000")
 
 
 #: Set while :meth:`BetterAuth.read` checks a connection out: it retries instead of pinging first.
@@ -68,8 +66,9 @@ def _ping_on_checkout(engine: Engine) -> None:
 
 def _is_unavailable(exc: BaseException) -> bool:
     invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    refused = isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    refused = is_unavailable_sqlstate(
+        getattr(getattr(exc, "orig", None), "sqlstate", None)
+    )
     return invalidated or refused or isinstance(exc, _UNAVAILABLE)
 
 
@@ -101,8 +100,19 @@ class BetterAuth:
         self.verifier = (
             verifier if verifier is not None else JWKSVerifier(self.settings)
         )
+        #: The per-request reads skip SQLAlchemy on an asyncpg engine the runtime created itself
+        #: (one passed in may carry connect arguments only its own pool knows).
+        self._direct = (
+            DirectReads(
+                self.engine.dialect, self.engine.url, self.settings.database_pool_size
+            )
+            if self._owns_engine
+            and self.settings.database_direct_reads
+            and DirectReads.supports(self.engine.dialect)
+            else None
+        )
         self.authenticator = Authenticator(
-            self.settings, self.verifier, self.read, self.models
+            self.settings, self.verifier, self.read_row, self.models
         )
 
     def _create_engine(self) -> AsyncEngine:
@@ -124,14 +134,21 @@ class BetterAuth:
         Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
         """
         keys = await self.verifier.warm()
+        database = await self._direct.warm() if self._direct is not None else None
         logger.info(
             "better_auth.start",
-            extra={"database": self.engine.url.get_backend_name(), "jwks_loaded": keys},
+            extra={
+                "database": self.engine.url.get_backend_name(),
+                "jwks_loaded": keys,
+                "database_ready": database,
+            },
         )
 
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""
         await self.verifier.aclose()
+        if self._direct is not None:
+            await self._direct.close()
         if self._owns_engine:
             await self.engine.dispose()
 
@@ -210,6 +227,19 @@ class BetterAuth:
             except (PoolTimeoutError, OSError, ConnectionError) as exc:
                 raise DatabaseUnavailableError() from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def read_row(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        """The first row of a prebuilt select, or None: the per-request reads (a ``RowReader``).
+
+        On an asyncpg engine this runtime created, through asyncpg's own pool (see
+        ``database_direct_reads``); otherwise through :meth:`read`.
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached.
+        """
+        if self._direct is not None:
+            return await self._direct.fetch_row(statement, params)
+        return await self.read(lambda db: _store.rows_of(db)(statement, params))
 
     async def check_database(self) -> None:
         """Run a real query.

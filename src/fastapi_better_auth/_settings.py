@@ -87,6 +87,13 @@ class BetterAuthSettings(BaseSettings):
     database_echo: bool = False
     database_pool_size: int = Field(default=10, ge=1, le=1000)
     database_max_overflow: int = Field(default=10, ge=0, le=1000)
+    database_direct_reads: bool = Field(
+        default=True,
+        description=(
+            "On PostgreSQL (asyncpg), run the per-request user/session reads on a separate "
+            "asyncpg pool of up to database_pool_size connections, skipping SQLAlchemy's pool."
+        ),
+    )
 
     jwks_url: AnyHttpUrl | None = Field(
         default=None, description="Overrides url + jwks_path."

@@ -5,9 +5,10 @@ writes run in the caller's transaction and commit or roll back whole. No physica
 column name appears here.
 """
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -15,8 +16,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from ._schemas import AccountInfo, AuthenticatedUser, SessionInfo
 from .models import BetterAuthModels
 
-#: Reads run on a bare connection (the hot path: no ORM unit of work) or inside a session.
+#: Reads run on a bare connection or inside a session.
 Executor = AsyncConnection | AsyncSession
+
+
+class RowReader(Protocol):
+    """Runs one prebuilt select with named parameters; its first row (columns as attributes) or None.
+
+    The per-request reads take one, so they run on the fastest path the runtime has
+    (``BetterAuth.read_row``) or on a session the caller holds (:func:`rows_of`).
+    """
+
+    def __call__(
+        self, statement: Select[Any], params: dict[str, Any], /
+    ) -> Awaitable[Any]: ...
+
+
+def rows_of(db: Executor) -> RowReader:
+    """A :class:`RowReader` on a connection or session you hold (in your transaction)."""
+
+    async def first(statement: Select[Any], params: dict[str, Any]) -> Any:
+        return (await db.execute(statement, params)).first()
+
+    return first
 
 
 def user_columns(models: BetterAuthModels) -> list[Any]:
@@ -125,35 +147,31 @@ async def ping(session: Executor) -> None:
 
 
 async def session_by_token(
-    db: Executor, models: BetterAuthModels, token: str
+    read: RowReader, models: BetterAuthModels, token: str
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session whose raw token is ``token`` and its user, in one query (as Better-Auth reads it)."""
-    query = _hot_queries(models).session_by_token
-    row = (await db.execute(query, {"token": token})).first()
+    row = await read(_hot_queries(models).session_by_token, {"token": token})
     return None if row is None else (session_info(row), user_snapshot(row))
 
 
 async def session_by_id(
-    db: Executor, models: BetterAuthModels, session_id: str, user_id: str
+    read: RowReader, models: BetterAuthModels, session_id: str, user_id: str
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session ``session_id`` of user ``user_id`` and that user, in one query."""
     if not (models.naming.valid_id(session_id) and models.naming.valid_id(user_id)):
         return None
-    query = _hot_queries(models).session_by_id
-    row = (
-        await db.execute(query, {"session_id": session_id, "user_id": user_id})
-    ).first()
+    params = {"session_id": session_id, "user_id": user_id}
+    row = await read(_hot_queries(models).session_by_id, params)
     return None if row is None else (session_info(row), user_snapshot(row))
 
 
 async def user_by_id(
-    db: Executor, models: BetterAuthModels, user_id: str
+    read: RowReader, models: BetterAuthModels, user_id: str
 ) -> AuthenticatedUser | None:
     """The user row ``user_id``, or None."""
     if not models.naming.valid_id(user_id):
         return None
-    query = _hot_queries(models).user_by_id
-    row = (await db.execute(query, {"user_id": user_id})).first()
+    row = await read(_hot_queries(models).user_by_id, {"user_id": user_id})
     return None if row is None else user_snapshot(row)
 
 

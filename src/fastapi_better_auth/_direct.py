@@ -1,0 +1,167 @@
+"""The per-request reads on PostgreSQL through asyncpg's own pool: one ``fetchrow`` each.
+
+Under concurrency SQLAlchemy's async pool (greenlet bridge, per-checkout bookkeeping, result
+processing) costs two to three times the query itself; these reads are on every authenticated
+request, so they skip it. The statements stay the Core selects of ``_store``, compiled once by
+the engine's own dialect, and the connection parameters are the engine's, so what is read and
+where it is read from are decided in one place. Everything else keeps using SQLAlchemy.
+"""
+
+import asyncio
+import logging
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.url import URL
+
+from ._errors import DatabaseUnavailableError, is_unavailable_sqlstate
+
+logger = logging.getLogger(__name__)
+
+#: Keyword arguments SQLAlchemy's asyncpg dialect consumes itself instead of passing to asyncpg.
+_DIALECT_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func",
+                 "async_creator_fn")  # fmt: skip
+#: How long a read waits for a free connection before the database counts as unavailable.
+ACQUIRE_TIMEOUT = 5.0
+
+
+@lru_cache(maxsize=1)
+def _row_class() -> type:
+    import asyncpg  # type: ignore[import-untyped]  # an optional extra: only when used
+
+    class Row(asyncpg.Record):  # type: ignore[misc]
+        """A record whose columns read as attributes too, as SQLAlchemy rows do."""
+
+        __slots__ = ()
+
+        def __getattr__(self, name: str) -> Any:
+            try:
+                return self[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+    return Row
+
+
+@lru_cache(maxsize=1)
+def _broken_connection_errors() -> tuple[type[BaseException], ...]:
+    """Errors of a connection the server closed or that was cut mid-message: replace it, retry."""
+    import asyncpg
+
+    return (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
+    )
+
+
+async def _text_uuids(connection: Any) -> None:
+    # ids are strings everywhere in the library, as SQLAlchemy's Uuid(as_uuid=False) gives them
+    await connection.set_type_codec(
+        "uuid", encoder=str, decoder=str, schema="pg_catalog", format="text"
+    )
+
+
+class DirectReads:
+    """A small asyncpg pool running prebuilt selects; built only for an asyncpg engine.
+
+    Args:
+        dialect: the engine's dialect (compiles the statements exactly as the engine would).
+        url: the engine's URL (the same server, credentials and options).
+        max_size: the most connections this pool opens (connections open on first use).
+    """
+
+    def __init__(self, dialect: Dialect, url: URL, max_size: int) -> None:
+        self._dialect = dialect
+        args, connect_options = dialect.create_connect_args(url)
+        options = dict(connect_options)
+        cache_size = options.get("prepared_statement_cache_size", 100)
+        for name in _DIALECT_ONLY:
+            options.pop(name, None)
+        self._connect: tuple[list[Any], dict[str, Any]] = (list(args), options)
+        self._statement_cache_size = int(cache_size or 0)
+        self._max_size = max_size
+        self._pool: Any = None
+        self._creating = asyncio.Lock()
+        self._sql: dict[int, tuple[Select[Any], str, tuple[str, ...]]] = {}
+
+    @staticmethod
+    def supports(dialect: Dialect) -> bool:
+        """Whether ``dialect`` talks to PostgreSQL through asyncpg."""
+        return dialect.name == "postgresql" and dialect.driver == "asyncpg"
+
+    def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[str, ...]]:
+        found = self._sql.get(id(statement))
+        if found is None or found[0] is not statement:
+            compiled = statement.compile(dialect=self._dialect)
+            found = (statement, str(compiled), tuple(compiled.positiontup or ()))
+            self._sql[id(statement)] = found
+        return found[1], found[2]
+
+    async def _get_pool(self) -> Any:
+        if self._pool is None:
+            async with self._creating:
+                if self._pool is None:
+                    import asyncpg
+
+                    args, options = self._connect
+                    self._pool = await asyncpg.create_pool(
+                        *args, **options, min_size=0, max_size=self._max_size,
+                        statement_cache_size=self._statement_cache_size,
+                        record_class=_row_class(), init=_text_uuids,
+                    )  # fmt: skip
+        return self._pool
+
+    async def fetch_row(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        """The first row of ``statement`` (columns as attributes), or None.
+
+        A connection the server closed is replaced and the read retried once.
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached.
+        """
+        import asyncpg
+
+        sql, names = self._compiled(statement)
+        values = [params[name] for name in names]
+        for attempt in (1, 2):
+            try:
+                pool = await self._get_pool()
+                async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+                    return await connection.fetchrow(sql, *values)
+            except _broken_connection_errors() as exc:
+                if self._pool is not None:
+                    await (
+                        self._pool.expire_connections()
+                    )  # the others are likely dead too
+                if attempt == 1:
+                    continue
+                raise DatabaseUnavailableError() from exc
+            except asyncpg.PostgresError as exc:
+                if is_unavailable_sqlstate(getattr(exc, "sqlstate", None)):
+                    raise DatabaseUnavailableError() from exc
+                raise
+            except (OSError, asyncio.TimeoutError) as exc:
+                raise DatabaseUnavailableError() from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def warm(self) -> bool:
+        """Open one connection ahead of the first request; False (logged) when it cannot."""
+        try:
+            pool = await self._get_pool()
+            async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+                await connection.fetchval("SELECT 1")
+        except Exception as exc:  # start-up never fails on the database
+            logger.warning(
+                "better_auth.database_unavailable", extra={"error": type(exc).__name__}
+            )
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Close the pool's connections (waits for reads in flight)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
