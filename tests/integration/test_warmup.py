@@ -24,14 +24,15 @@ needs_lazy_fastapi = pytest.mark.skipif(
     not hasattr(fastapi_routing, "_IncludedRouter"),
     reason="this FastAPI builds included routes eagerly",
 )
-pytestmark = needs_lazy_fastapi
 
 
 @pytest.fixture(autouse=True)
 def empty_endpoint_cache(monkeypatch: pytest.MonkeyPatch) -> dict[int, Any]:
     """FastAPI's endpoint-location cache, emptied: library endpoints are shared by all tests."""
     cache: dict[int, Any] = {}
-    monkeypatch.setattr(fastapi_routing, "_endpoint_context_cache", cache)
+    monkeypatch.setattr(
+        fastapi_routing, "_endpoint_context_cache", cache, raising=False
+    )
     return cache
 
 
@@ -89,6 +90,7 @@ def router(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[APIRoute
     yield better_auth_router(auth=auth)
 
 
+@needs_lazy_fastapi
 def test_lifespan_builds_every_route_context_and_endpoint_location(
     router: APIRouter, empty_endpoint_cache: dict[int, Any]
 ) -> None:
@@ -103,6 +105,7 @@ def test_lifespan_builds_every_route_context_and_endpoint_location(
         assert missing == []
 
 
+@needs_lazy_fastapi
 def test_first_request_after_start_builds_nothing(
     router: APIRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,6 +135,7 @@ def test_first_request_after_start_builds_nothing(
     assert built == []
 
 
+@needs_lazy_fastapi
 def test_mounted_apps_are_warmed_too(sqlite_url: str) -> None:
     sub = FastAPI()
     inner = APIRouter()
@@ -144,6 +148,7 @@ def test_mounted_apps_are_warmed_too(sqlite_url: str) -> None:
         assert client.get("/sub/inner/hello").json() == {"hello": "world"}
 
 
+@needs_lazy_fastapi
 def test_startup_without_iter_route_contexts_warms_what_it_can(
     sqlite_url: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -158,6 +163,7 @@ def test_startup_without_iter_route_contexts_warms_what_it_can(
         assert client.get("/hello").status_code == 200
 
 
+@needs_lazy_fastapi
 def test_startup_without_endpoint_context_hook_builds_the_contexts(
     sqlite_url: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -178,7 +184,7 @@ def test_startup_succeeds_when_the_warm_up_fails(
     def broken(routes: object) -> Iterator[object]:
         raise RuntimeError("a FastAPI that changed")
 
-    monkeypatch.setattr(fastapi_routing, "iter_route_contexts", broken)
+    monkeypatch.setattr(fastapi_routing, "iter_route_contexts", broken, raising=False)
     app = _app(better_auth_router(_settings(sqlite_url)))
     with caplog.at_level(logging.WARNING), TestClient(app) as client:
         assert client.get("/api/v1/health").status_code == 200
