@@ -1,4 +1,4 @@
-"""Builds the router: its lifespan creates the runtime; sub-routers add the routes."""
+"""Builds the router: its lifespan creates the runtime and pre-builds the app's routes."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +11,7 @@ from .._runtime import BetterAuth
 from .._settings import BetterAuthSettings
 from . import auth as auth_routes
 from . import health, sessions, users
+from ._warmup import warm_up
 
 TAG = "better-auth"
 
@@ -25,7 +26,8 @@ def better_auth_router(
     """A new router serving the library's ``/api/v1`` surface, with a lifespan that builds its state.
 
     ``app.include_router(better_auth_router())`` is enough: settings are read from the
-    environment at startup, not at import or here.
+    environment at startup, not at import or here. At startup the lifespan also builds what
+    FastAPI would otherwise build on the first request, for every route of the app.
 
     Args:
         settings: settings to use instead of reading ``BETTER_AUTH_*`` at startup.
@@ -39,11 +41,14 @@ def better_auth_router(
     """
 
     @asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
         if auth is not None:
+            warm_up(app)
             yield {STATE_KEY: auth}
             return
         async with BetterAuth(settings) as runtime:
+            # after the runtime: a configuration error is reported without this wait
+            warm_up(app)
             yield {STATE_KEY: runtime}
 
     router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)

@@ -1,0 +1,197 @@
+"""The lifespan pre-builds what FastAPI builds lazily, so the first request after start builds nothing.
+
+FastAPI 0.16x builds an included router's route contexts (``_IncludedRouter`` →
+``_EffectiveRouteContext``) on the first request matched against it, and each endpoint's source
+location (``_extract_endpoint_context``) on the endpoint's first call. These tests look at those
+private structures on purpose: they are what the warm-up is for.
+"""
+
+import inspect
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi import routing as fastapi_routing
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+
+from fastapi_better_auth import BetterAuth, BetterAuthSettings, better_auth_router
+from fastapi_better_auth._router._warmup import warm_up
+
+needs_lazy_fastapi = pytest.mark.skipif(
+    not hasattr(fastapi_routing, "_IncludedRouter"),
+    reason="this FastAPI builds included routes eagerly",
+)
+
+
+@pytest.fixture(autouse=True)
+def empty_endpoint_cache(monkeypatch: pytest.MonkeyPatch) -> dict[int, Any]:
+    """FastAPI's endpoint-location cache, emptied: library endpoints are shared by all tests."""
+    cache: dict[int, Any] = {}
+    monkeypatch.setattr(
+        fastapi_routing, "_endpoint_context_cache", cache, raising=False
+    )
+    return cache
+
+
+def _settings(database_url: str) -> BetterAuthSettings:
+    return BetterAuthSettings.load(
+        url="http://127.0.0.1:3005", database_url=database_url
+    )
+
+
+def _hello() -> dict[str, str]:
+    return {"hello": "world"}
+
+
+def _app(router: APIRouter) -> FastAPI:
+    app = FastAPI()
+    app.include_router(router)
+    app.add_api_route("/hello", _hello)
+    return app
+
+
+def _unbuilt(routes: Sequence[Any]) -> list[str]:
+    """Prefixes of included routers (paths of routes) FastAPI has not built yet."""
+    unbuilt: list[str] = []
+    for route in routes:
+        if isinstance(route, fastapi_routing._IncludedRouter):
+            if route._effective_candidates_version is None:
+                prefix = route.include_context.prefix + route.original_router.prefix
+                unbuilt.append(prefix or "/")
+            else:
+                unbuilt += _unbuilt(route._effective_candidates)
+        elif (
+            isinstance(route, fastapi_routing._EffectiveRouteContext)
+            and isinstance(route.original_route, fastapi_routing.APIRoute)
+            and route.app is None
+        ):
+            unbuilt.append(route.path)  # a context without its request handler
+    return unbuilt
+
+
+def _endpoints(routes: list[BaseRoute]) -> list[Callable[..., Any]]:
+    return [
+        context.dependant.call
+        for context in fastapi_routing.iter_route_contexts(routes)
+        if isinstance(context.original_route, fastapi_routing.APIRoute)
+    ]
+
+
+@pytest.fixture(params=["settings", "runtime"])
+def router(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[APIRouter]:
+    """The library's router, starting its own runtime or given one."""
+    if request.param == "settings":
+        yield better_auth_router(_settings(sqlite_url))
+        return
+    auth = BetterAuth(_settings(sqlite_url))
+    yield better_auth_router(auth=auth)
+
+
+@needs_lazy_fastapi
+def test_lifespan_builds_every_route_context_and_endpoint_location(
+    router: APIRouter, empty_endpoint_cache: dict[int, Any]
+) -> None:
+    app = _app(router)
+    assert _unbuilt(app.routes) == ["/api/v1"]  # FastAPI's lazy state before the start
+    with TestClient(app):
+        assert _unbuilt(app.routes) == []
+        endpoints = _endpoints(app.routes)
+        assert _hello in endpoints
+        assert len(endpoints) >= 10  # the library's routes and the app's own
+        missing = [e.__name__ for e in endpoints if id(e) not in empty_endpoint_cache]
+        assert missing == []
+
+
+@needs_lazy_fastapi
+def test_first_request_after_start_builds_nothing(
+    router: APIRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(router)
+    with TestClient(app) as client:
+        built: list[str] = []
+        from_api_route = fastapi_routing._EffectiveRouteContext.from_api_route
+        getsourcelines = inspect.getsourcelines
+
+        def counting_from_api_route(**kwargs: Any) -> Any:
+            built.append(f"context {kwargs['original_route'].path}")
+            return from_api_route(**kwargs)
+
+        def counting_getsourcelines(obj: Any) -> Any:
+            built.append(f"source of {obj.__name__}")
+            return getsourcelines(obj)
+
+        monkeypatch.setattr(
+            fastapi_routing._EffectiveRouteContext,
+            "from_api_route",
+            counting_from_api_route,
+        )
+        monkeypatch.setattr(inspect, "getsourcelines", counting_getsourcelines)
+        assert client.get("/api/v1/health").status_code == 200
+        assert client.get("/hello").json() == {"hello": "world"}
+        assert client.get("/api/v1/auth/me").status_code == 401
+    assert built == []
+
+
+@needs_lazy_fastapi
+def test_mounted_apps_are_warmed_too(sqlite_url: str) -> None:
+    sub = FastAPI()
+    inner = APIRouter()
+    inner.add_api_route("/hello", _hello)
+    sub.include_router(inner, prefix="/inner")
+    app = _app(better_auth_router(_settings(sqlite_url)))
+    app.mount("/sub", sub)
+    with TestClient(app) as client:
+        assert _unbuilt(sub.routes) == []
+        assert client.get("/sub/inner/hello").json() == {"hello": "world"}
+
+
+@needs_lazy_fastapi
+def test_startup_without_iter_route_contexts_warms_what_it_can(
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    empty_endpoint_cache: dict[int, Any],
+) -> None:
+    monkeypatch.delattr(fastapi_routing, "iter_route_contexts")
+    app = _app(better_auth_router(_settings(sqlite_url)))
+    with TestClient(app) as client:
+        assert _unbuilt(app.routes) == ["/api/v1"]  # left to the first request
+        assert id(_hello) in empty_endpoint_cache  # the app's own, listed flat
+        assert client.get("/api/v1/health").status_code == 200
+        assert client.get("/hello").status_code == 200
+
+
+@needs_lazy_fastapi
+def test_startup_without_endpoint_context_hook_builds_the_contexts(
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    empty_endpoint_cache: dict[int, Any],
+) -> None:
+    monkeypatch.delattr(fastapi_routing, "_extract_endpoint_context")
+    app = _app(better_auth_router(_settings(sqlite_url)))
+    with TestClient(app):
+        assert _unbuilt(app.routes) == []
+        assert empty_endpoint_cache == {}
+
+
+def test_startup_succeeds_when_the_warm_up_fails(
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(routes: object) -> Iterator[object]:
+        raise RuntimeError("a FastAPI that changed")
+
+    monkeypatch.setattr(fastapi_routing, "iter_route_contexts", broken, raising=False)
+    app = _app(better_auth_router(_settings(sqlite_url)))
+    with caplog.at_level(logging.WARNING), TestClient(app) as client:
+        assert client.get("/api/v1/health").status_code == 200
+        assert client.get("/hello").status_code == 200
+    assert "better_auth.warmup_failed" in caplog.text
+
+
+def test_warm_up_of_something_without_routes_is_a_no_op() -> None:
+    assert warm_up(object()) == 0
+    assert warm_up(None) == 0
