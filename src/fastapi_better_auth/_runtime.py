@@ -134,7 +134,7 @@ class BetterAuth:
         Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
         """
         keys = await self.verifier.warm()
-        database = await self._direct.warm() if self._direct is not None else None
+        database = await self._warm_reads() if self._direct is not None else None
         logger.info(
             "better_auth.start",
             extra={
@@ -143,6 +143,21 @@ class BetterAuth:
                 "database_ready": database,
             },
         )
+
+    async def _warm_reads(self) -> bool:
+        """Open a direct-read connection and prepare the per-request reads on it; never raises."""
+        if self._direct is None or not await self._direct.warm():
+            return False
+        try:
+            await _store.warm_reads(self.read_row, self.models)
+        except (
+            Exception
+        ) as exc:  # tables not migrated yet: the first request will say so
+            logger.warning(
+                "better_auth.warm_reads_failed", extra={"error": type(exc).__name__}
+            )
+            return False
+        return True
 
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""

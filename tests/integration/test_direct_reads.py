@@ -168,9 +168,17 @@ async def test_direct_reads_let_query_bugs_through(pg_url: str) -> None:
 async def test_start_opens_a_connection_and_never_fails_on_the_database(
     postgres: PostgresServer, pg_url: str
 ) -> None:
+    await _seed(pg_url, {})
     async with BetterAuth(_settings(pg_url)) as auth:
         pool = auth._direct._pool  # type: ignore[union-attr]
         assert pool is not None and pool.get_size() == 1
+        # the three per-request reads are compiled and prepared on that connection
+        assert len(auth._direct._sql) == 3  # type: ignore[union-attr]
+        async with pool.acquire() as connection:
+            prepared = await connection.fetchval(
+                "SELECT count(*) FROM pg_prepared_statements"
+            )
+        assert prepared >= 3
     assert auth._direct._pool is None  # type: ignore[union-attr]  # closed with the runtime
     closed_port = pg_url.replace(f":{postgres.port}/", ":1/")
     async with BetterAuth(_settings(closed_port)) as unreachable:
