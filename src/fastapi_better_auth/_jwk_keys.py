@@ -123,11 +123,6 @@ def b64url_decode_bytes(segment: bytes) -> bytes:
     return decoded
 
 
-def decode_checked(segment: str) -> bytes:
-    """:func:`b64url_decode` (kept for the verifier until it decodes bytes itself)."""
-    return b64url_decode(segment)
-
-
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
