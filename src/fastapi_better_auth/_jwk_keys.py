@@ -8,14 +8,14 @@ Keys are loaded once per JWKS fetch; verifying a signature is one ``cryptography
 import binascii
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from json.scanner import make_scanner
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +26,20 @@ MAX_RSA_BITS = 8192
 MAX_KID_LENGTH = 256
 #: Members only a private JWK has; a JWKS publishing one is misconfigured, so the key is refused.
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-#: For a segment of length % 4 == 2 (or 3), the last character carries 4 (or 2) unused bits that must be zero.
-_UNUSED_BITS = {0: 0, 2: 0b1111, 3: 0b11}
-_PADDING = {0: "", 2: "==", 3: "="}
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_FOREIGN = bytes(byte for byte in range(256) if byte not in _ALPHABET)
+#: base64url to standard base64 (``-_`` to ``+/``), and every other byte, ``+/=`` included, to
+#: ``!``, which ``a2b_base64`` skips: a segment with any foreign byte decodes short (or fails).
+_TO_STANDARD = bytes.maketrans(
+    _ALPHABET + _FOREIGN, _ALPHABET[:62] + b"+/" + b"!" * len(_FOREIGN)
+)
+#: For a segment of length % 4 == 2 (or 3), the last character carries 4 (or 2) unused bits that
+#: must be zero: the characters it may end with.
+_CANONICAL_LAST = {
+    2: frozenset(_ALPHABET[::16]),
+    3: frozenset(_ALPHABET[::4]),
+}
+_PADDING = (b"", b"", b"==", b"=")
 
 
 @dataclass(frozen=True)
@@ -90,19 +98,29 @@ def jwk_algorithm(jwk: Mapping[str, Any]) -> str | None:
 
 def b64url_decode(segment: str) -> bytes:
     """Strict base64url without padding: any other alphabet, padding or non-zero spare bits is a ``ValueError``."""
-    if not _B64URL.fullmatch(segment):
-        raise ValueError("not base64url")
-    return decode_checked(segment)
+    try:
+        raw = segment.encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError("not base64url") from None
+    return b64url_decode_bytes(raw)
 
 
-def decode_checked(segment: str) -> bytes:
-    """:func:`b64url_decode` for a segment whose alphabet is already checked."""
-    rest = len(segment) % 4
-    if rest == 1 or (rest and _ALPHABET.index(segment[-1]) & _UNUSED_BITS[rest]):
+def b64url_decode_bytes(segment: bytes) -> bytes:
+    """:func:`b64url_decode` of an ASCII-encoded segment (one translation, one C decode, no regex)."""
+    size = len(segment)
+    rest = size & 3
+    if rest == 1:
+        raise ValueError("not base64url (length)")
+    try:
+        decoded = binascii.a2b_base64(segment.translate(_TO_STANDARD) + _PADDING[rest])
+    except binascii.Error:
+        raise ValueError("not base64url") from None
+    # Every foreign byte was skipped, so the output is shorter than the alphabet's length says.
+    if len(decoded) != size * 3 >> 2:
+        raise ValueError("not base64url (alphabet)")
+    if rest and segment[-1] not in _CANONICAL_LAST[rest]:
         raise ValueError("non-canonical base64url")
-    return binascii.a2b_base64(
-        (segment + _PADDING[rest]).encode("ascii").translate(_TO_STANDARD)
-    )
+    return decoded
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -119,6 +137,8 @@ def _no_constants(name: str) -> Any:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_unique_members, parse_constant=_no_constants
 )
+#: What ``_DECODER`` runs inside ``decode`` (typeshed wants a scanner as the context; any decoder is one).
+_SCAN = make_scanner(_DECODER)  # type: ignore[arg-type]
 
 
 #: Deepest nesting of arrays and objects accepted (Better-Auth's payloads are 1 deep).
@@ -155,8 +175,16 @@ def loads_object(raw: bytes) -> dict[str, Any]:
         and _depth(raw.decode("utf-8", "replace")) > MAX_DEPTH
     ):
         raise ValueError("too deeply nested")
+    text = raw.decode("utf-8")
     try:
-        value = _DECODER.decode(raw.decode("utf-8"))
+        # The scanner alone when it consumes the whole text (a compact JWT); ``decode`` (surrounding
+        # whitespace allowed, anything else refused) otherwise: the same result either way.
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _DECODER.decode(text)
     except RecursionError as exc:
         raise ValueError("too deeply nested") from exc
     if not isinstance(value, dict):
@@ -197,6 +225,29 @@ def _eddsa_verifier(key: ed25519.Ed25519PublicKey) -> Callable[[bytes, bytes], b
     return verify
 
 
+#: DER INTEGER tag and length (short form: an integer of a supported curve is < 128 bytes).
+_DER_INTEGER = tuple(bytes((0x02, size)) for size in range(128))
+
+
+def der_signature(signature: bytes, size: int) -> bytes:
+    """The DER ``ECDSA-Sig-Value`` of a JWS ``r || s`` signature of two ``size``-byte integers.
+
+    What ``encode_dss_signature(int(r), int(s))`` returns, without the two ``int`` conversions:
+    each integer minimal, with a ``0x00`` before a high bit (P-521's sequence uses a long length).
+    """
+    r = signature[:size].lstrip(b"\x00")
+    s = signature[size:].lstrip(b"\x00")
+    if not r or r[0] & 0x80:
+        r = b"\x00" + r
+    if not s or s[0] & 0x80:
+        s = b"\x00" + s
+    body = _DER_INTEGER[len(r)] + r + _DER_INTEGER[len(s)] + s
+    length = len(body)
+    return (
+        bytes((0x30, length)) if length < 0x80 else bytes((0x30, 0x81, length))
+    ) + body
+
+
 def _ecdsa_verifier(
     key: ec.EllipticCurvePublicKey, curve: _Curve
 ) -> Callable[[bytes, bytes], bool]:
@@ -205,10 +256,8 @@ def _ecdsa_verifier(
     def verify(signature: bytes, data: bytes) -> bool:
         if len(signature) != 2 * size:
             return False
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
         try:
-            key.verify(utils.encode_dss_signature(r, s), data, ecdsa)
+            key.verify(der_signature(signature, size), data, ecdsa)
         except InvalidSignature:
             return False
         return True

@@ -26,7 +26,8 @@ from ._errors import InvalidTokenError, JWKSUnavailableError, TokenExpiredError
 from ._jwk_keys import (
     MAX_KID_LENGTH,
     PublicKey,
-    decode_checked,
+    b64url_decode,
+    b64url_decode_bytes,
     jwk_algorithm,
     keys_from_jwks,
     loads_object,
@@ -47,7 +48,6 @@ _MAX_TIME = 1e15
 _HEADER_CACHE_SIZE = 64
 #: Recently verified tokens: a client sends the same JWT until it expires.
 TOKEN_CACHE_SIZE = 1024
-_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 #: Headers that would let a token choose its own key, or change what is signed.
 _REFUSED_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "zip", "cty"})
 _JWT_TYPES = frozenset({"jwt", "application/jwt"})
@@ -104,6 +104,21 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _nested(claims: dict[str, Any]) -> tuple[str, ...]:
+    """The claims holding arrays or objects: a copy must copy those; the rest are immutable."""
+    return tuple(
+        name for name, value in claims.items() if isinstance(value, (dict, list))
+    )
+
+
+def _copy_claims(claims: dict[str, Any], nested: tuple[str, ...]) -> dict[str, Any]:
+    """:func:`_copy` of claims whose containers are the ``nested`` members (usually none)."""
+    copied = claims.copy()
+    for name in nested:
+        copied[name] = _copy(copied[name])
+    return copied
+
+
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
     if value is None:
@@ -152,8 +167,13 @@ class JWKSVerifier:
         self._leeway = settings.jwt_leeway_seconds
         self._keys: dict[str, PublicKey] = {}
         self._unusable: frozenset[str] = frozenset()
-        self._headers: dict[str, tuple[str, str]] = {}
-        self._verified: dict[str, tuple[str, PublicKey, dict[str, Any]]] = {}
+        self._max_lifetime = settings.jwt_max_lifetime_seconds
+        #: Accepted headers by their encoded segment: ``(alg, kid)``, only after every check passed.
+        self._headers: dict[bytes, tuple[str, str]] = {}
+        #: Verified tokens: ``kid``, the key that verified it, its claims and their nested members.
+        self._verified: dict[
+            str, tuple[str, PublicKey, dict[str, Any], tuple[str, ...]]
+        ] = {}
         self._token_cache_size = token_cache_size
         self._expires_at = -math.inf
         self._last_attempt = -math.inf
@@ -174,32 +194,41 @@ class JWKSVerifier:
             InvalidTokenError: anything else is wrong with the token.
             JWKSUnavailableError: no keys are cached and the JWKS cannot be fetched.
         """
-        cached = self._verified.pop(token, None) if isinstance(token, str) else None
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+            raise _invalid("token is malformed", "malformed")
+        cached = self._verified.pop(token, None)
         if cached is not None and self._keys.get(cached[0]) is cached[1]:
             self._verified[token] = (
                 cached  # most recently used last: a flood evicts others first
             )
-            return self._recheck(token, cached[2])
-        match, (alg, kid), signature = self._parse(token)
-        key = await self._key(kid)
+            return self._recheck(token, cached[2], cached[3])
+        (alg, kid), data, payload, signature = self._parse(token)
+        key = self._keys.get(kid)
+        if key is None:
+            key = await self._missing_key(kid)
+        elif self._monotonic() >= self._expires_at:
+            self._start_refresh()  # in the background: this request uses the cached key
         if key.algorithm != alg:
             raise _invalid(
                 "token algorithm does not match its signing key", "alg_mismatch"
             )
-        if not key.verify(signature, token[: match.end(2)].encode("ascii")):
+        if not key.verify(signature, data):
             raise _invalid("token signature is invalid", "bad_signature")
         try:
-            claims = loads_object(decode_checked(match.group(2)))
+            claims = loads_object(payload)
         except ValueError as exc:
             raise _invalid("token payload is malformed", "malformed") from exc
         self._check_claims(claims)
         if self._token_cache_size:
             if len(self._verified) >= self._token_cache_size:
                 del self._verified[next(iter(self._verified))]
-            self._verified[token] = (kid, key, _copy(claims))
+            nested = _nested(claims)
+            self._verified[token] = (kid, key, _copy_claims(claims, nested), nested)
         return claims
 
-    def _recheck(self, token: str, claims: dict[str, Any]) -> dict[str, Any]:
+    def _recheck(
+        self, token: str, claims: dict[str, Any], nested: tuple[str, ...]
+    ) -> dict[str, Any]:
         """The claims of a token verified with a key still published, if it is still valid."""
         if self._monotonic() >= self._expires_at:
             self._start_refresh()
@@ -208,8 +237,7 @@ class JWKSVerifier:
         except InvalidTokenError:
             del self._verified[token]
             raise
-        copied: dict[str, Any] = _copy(claims)
-        return copied
+        return _copy_claims(claims, nested)
 
     async def warm(self) -> bool:
         """Fetch the keys now (in a lifespan) unless fresh ones are cached; never raises on a failed fetch.
@@ -234,30 +262,38 @@ class JWKSVerifier:
             client, self._client = self._client, None
             await client.aclose()
 
-    def _parse(self, token: str) -> "tuple[re.Match[str], tuple[str, str], bytes]":
-        """Check the compact form and the header, before any key lookup or fetch."""
-        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
-            raise _invalid("token is malformed", "malformed")
-        match = _COMPACT.fullmatch(token)
-        if match is None or len(match.group(1)) > _MAX_HEADER_LENGTH:
-            raise _invalid("token is malformed", "malformed")
+    def _parse(self, token: str) -> tuple[tuple[str, str], bytes, bytes, bytes]:
+        """Check the compact form and the header, before any key lookup or fetch.
+
+        ``((alg, kid), signing input, payload, signature)``, the payload still encoded as JSON:
+        it is parsed only once the signature is verified.
+        """
         try:
-            signature = decode_checked(match.group(3))
-        except ValueError as exc:
+            raw = token.encode("ascii")
+            data, _, encoded_signature = raw.rpartition(b".")
+            head, _, encoded_payload = data.partition(b".")
+            # Three non-empty segments: a missing dot leaves one empty, an extra one ends up in
+            # the payload, where it is no base64url.
+            if not (head and encoded_payload and encoded_signature):
+                raise ValueError("not three segments")
+            signature = b64url_decode_bytes(encoded_signature)
+            payload = b64url_decode_bytes(encoded_payload)
+        except ValueError as exc:  # UnicodeEncodeError included
             raise _invalid("token is malformed", "malformed") from exc
-        segment = match.group(1)
-        header = self._headers.get(segment)
+        header = self._headers.get(head)
         if header is None:
-            header = self._check_header(segment)
+            if len(head) > _MAX_HEADER_LENGTH:
+                raise _invalid("token is malformed", "malformed")
+            header = self._check_header(head.decode("ascii"))
             if len(self._headers) >= _HEADER_CACHE_SIZE:
                 self._headers.clear()
-            self._headers[segment] = header
-        return match, header, signature
+            self._headers[head] = header
+        return header, data, payload, signature
 
     def _check_header(self, segment: str) -> tuple[str, str]:
         """``(alg, kid)`` of an acceptable header (a pure function of the segment, so it is cached)."""
         try:
-            header = loads_object(decode_checked(segment))
+            header = loads_object(b64url_decode(segment))
         except ValueError as exc:
             raise _invalid("token is malformed", "malformed") from exc
         alg = header.get("alg")
@@ -278,12 +314,8 @@ class JWKSVerifier:
             raise _invalid("token has no usable key id", "no_kid")
         return normalize_algorithm(alg), kid
 
-    async def _key(self, kid: str) -> PublicKey:
-        key = self._keys.get(kid)
-        if key is not None:
-            if self._monotonic() >= self._expires_at:
-                self._start_refresh()  # in the background: this request uses the cached key
-            return key
+    async def _missing_key(self, kid: str) -> PublicKey:
+        """The key of a ``kid`` not cached: after one refetch (within the cooldown), or an error."""
         if kid not in self._unusable:
             task = self._start_refresh()
             if task is not None:
@@ -407,14 +439,15 @@ class JWKSVerifier:
         if not isinstance(iss, str) or iss != self._issuer:
             raise _invalid("token issuer is not trusted", "bad_iss")
         aud = claims.get("aud")
-        audiences = [aud] if isinstance(aud, str) else aud
-        if not isinstance(audiences, list) or not all(
-            isinstance(item, str) for item in audiences
-        ):
+        if isinstance(aud, str):
+            accepted = aud in self._audiences
+        elif isinstance(aud, list) and all(isinstance(item, str) for item in aud):
+            accepted = not self._audiences.isdisjoint(aud)
+        else:
             raise _invalid("token has no valid 'aud' claim", "bad_aud")
-        if self._audiences.isdisjoint(audiences):
+        if not accepted:
             raise _invalid("token audience is not accepted", "bad_aud")
-        if not 0 < exp - iat <= self._settings.jwt_max_lifetime_seconds:
+        if not 0 < exp - iat <= self._max_lifetime:
             raise _invalid("token lifetime is invalid or too long", "bad_lifetime")
         now = self._clock()
         if iat > now + self._leeway:

@@ -7,6 +7,7 @@ short enough to write. Examples per test come from the ``hardening`` Hypothesis 
 
 import base64
 import contextlib
+import json
 import os
 import string
 from typing import Any
@@ -24,7 +25,7 @@ from fastapi_better_auth._cookies import (
     verify_signed_token,
 )
 from fastapi_better_auth._errors import InvalidTokenError
-from fastapi_better_auth._jwk_keys import MAX_KID_LENGTH, b64url_decode
+from fastapi_better_auth._jwk_keys import MAX_KID_LENGTH, b64url_decode, loads_object
 from fastapi_better_auth._jwks import JWKSVerifier
 from fastapi_better_auth._schemas import join_roles, parse_roles
 from fastapi_better_auth._settings import BetterAuthSettings
@@ -166,6 +167,100 @@ def test_b64url_decode_other_encodings_raise_value_error(raw: bytes, form: str) 
         text = b64(raw)[:1] + " " + b64(raw)[1:]
     with pytest.raises(ValueError, match="base64url"):
         b64url_decode(text)
+
+
+#: The base64url alphabet, what standard base64 adds (``+/=``), separators, whitespace, non-ASCII.
+FOREIGN = [
+    "+",
+    "/",
+    "=",
+    ".",
+    " ",
+    "\n",
+    "!",
+    "\x00",
+    "\x7f",
+    "\u00e9",
+    "\u0100",
+    "\U0001f600",
+]
+base64url_like = st.text(
+    st.sampled_from([*string.ascii_letters, *string.digits, "-", "_", *FOREIGN]),
+    max_size=40,
+)
+
+
+def b64url_oracle(text: str) -> bytes | None:
+    """What strict base64url must accept: its alphabet only, no padding, the canonical encoding."""
+    if not set(text) <= set(string.ascii_letters + string.digits + "-_"):
+        return None
+    if len(text) % 4 == 1:
+        return None
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return raw if b64(raw) == text else None
+
+
+@hypothesis_settings(PROFILE)
+@given(base64url_like | st.binary(max_size=40).map(b64))
+@example("AA=")
+@example("A+B/")
+@example("QQ")
+@example("QR")
+@example("QUE")
+@example("QUF")
+@example("AA.A")
+@example("AAAA!")
+def test_b64url_decode_accepts_exactly_canonical_base64url(text: str) -> None:
+    expected = b64url_oracle(text)
+    if expected is None:
+        with pytest.raises(ValueError, match="base64url"):
+            b64url_decode(text)
+    else:
+        assert b64url_decode(text) == expected
+
+
+json_texts = st.one_of(
+    st.dictionaries(st.text(max_size=5), json_values, max_size=4).map(json.dumps),
+    st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), json_scalars), max_size=4).map(
+        lambda pairs: (
+            "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in pairs) + "}"
+        )
+    ),
+    st.text(st.sampled_from(list('{}[]":,01aeflnrstu\\ -.eE')), max_size=16),
+)
+
+
+def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({name for name, _ in pairs}) != len(pairs):
+        raise ValueError("duplicate member")
+    return dict(pairs)
+
+
+def _strict_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+@hypothesis_settings(PROFILE)
+@given(
+    json_texts,
+    st.sampled_from(["", " ", "\n", "\t\r "]),
+    st.sampled_from(["", " ", "\n", "x"]),
+)
+def test_loads_object_agrees_with_a_strict_json_module_parse(
+    text: str, before: str, after: str
+) -> None:
+    document = before + text + after
+    try:
+        expected = json.loads(
+            document, object_pairs_hook=_strict_pairs, parse_constant=_strict_constant
+        )
+    except ValueError:
+        expected = None
+    if not isinstance(expected, dict):
+        with pytest.raises(ValueError, match=r"\w"):
+            loads_object(document.encode())
+    else:
+        assert loads_object(document.encode()) == expected
 
 
 # --- cookie signature ----------------------------------------------------------------------

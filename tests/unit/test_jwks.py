@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import secrets
+import string
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -1272,6 +1273,68 @@ async def test_verify_many_distinct_headers_bounded_cache(
             header = {"alg": "EdDSA", "kid": ed.kid, "n": n}
             assert await verifier.verify(ed_signed(ed, header, good_claims()))
             assert len(verifier._headers) <= 64
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ({"alg": "none", "kid": "k"}, "alg_not_allowed"),
+        ({"alg": "HS256", "kid": "k"}, "alg_not_allowed"),
+        ({"alg": "EdDSA", "kid": "k", "jku": "http://127.0.0.1:9/"}, "refused_header"),
+        ({"alg": "EdDSA", "kid": "k", "crit": ["b64"], "b64": False}, "refused_header"),
+        ({"alg": "EdDSA", "kid": "k", "typ": "at+jwt"}, "bad_typ"),
+        ({"alg": "EdDSA", "kid": ""}, "no_kid"),
+        (b'{"alg":"EdDSA","kid":"k","kid":"k"}', "malformed"),
+        (b'{"alg":"EdDSA","kid":"k"} x', "malformed"),
+    ],
+)
+async def test_verify_refused_header_never_cached(
+    header: dict[str, Any] | bytes, reason: str, ed: Signer, server: JWKSServer
+) -> None:
+    token = ed_signed(ed, header, good_claims())
+    async with open_verifier(server) as verifier:
+        for _ in range(3):
+            await rejects(verifier, token, reason)
+            assert verifier._headers == {}
+    assert server.hits == 0
+
+
+def _canonical_header(ed: Signer) -> tuple[dict[str, Any], str]:
+    """An accepted header whose segment ends in a character with spare bits (length % 4 == 2 or 3)."""
+    for size in range(4):
+        header = {"alg": "EdDSA", "kid": ed.kid, "p": "x" * size}
+        segment = b64(json.dumps(header).encode())
+        if len(segment) % 4 in (2, 3):
+            return header, segment
+    raise AssertionError("unreachable: four lengths cover every residue")
+
+
+@pytest.mark.anyio
+async def test_verify_cached_header_serves_only_its_exact_segment(
+    ed: Signer, server: JWKSServer
+) -> None:
+    header, segment = _canonical_header(ed)
+    good = ed_signed(ed, header, good_claims())
+    _, body, _ = good.split(".")
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    spare = alphabet[alphabet.index(segment[-1]) + 1]  # same bytes to a lenient decoder
+    variants = [
+        segment[:-1] + spare,
+        segment + "=" * (-len(segment) % 4),
+        " " + segment,
+        segment + ".",
+        segment.replace("e", "+", 1) if "e" in segment else "+" + segment,
+    ]
+    async with open_verifier(server) as verifier:
+        assert await verifier.verify(good)
+        assert list(verifier._headers) == [segment.encode()]
+        for variant in variants:
+            unsigned = f"{variant}.{body}"
+            token = unsigned + "." + b64(ed.private.sign(unsigned.encode()))
+            await rejects(verifier, token, "malformed")
+        assert list(verifier._headers) == [segment.encode()]
+        assert await verifier.verify(good)
 
 
 def test_load_key_unsupported_by_cryptography_build_raises(
