@@ -1,0 +1,269 @@
+"""The opt-in list indexes (``migrate indexes``): exactly these, idempotent, reversible.
+
+Better-Auth's schema stays untouched by ``migrate upgrade`` (test_schema_postgres.py diffs
+it); these tests show that the separate command adds exactly the expected indexes under each
+naming and removes them again.
+"""
+
+import secrets
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from fastapi_better_auth import SchemaNaming, _migrate
+from fastapi_better_auth.__main__ import main
+from fastapi_better_auth._indexes import (
+    create_indexes,
+    drop_indexes,
+    existing_indexes,
+    list_indexes,
+)
+from tests.helpers import run
+from tests.pg import PostgresServer
+from tests.schema_compare import describe_database, differences
+
+PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+SNAKE_PLURAL = SchemaNaming.from_mappings(use_plural=True, column_case="snake")
+RENAMED = SchemaNaming.from_mappings(
+    model_names={"user": "members"}, field_names={"user": {"name": "full_name"}}
+)
+#: pg_indexes.indexdef of every opt-in index, per naming.
+EXPECTED = {
+    "default": (
+        SchemaNaming(),
+        {
+            "user_createdAt_id_idx": 'CREATE INDEX "user_createdAt_id_idx" ON public."user" USING btree ("createdAt", id)',
+            "user_updatedAt_id_idx": 'CREATE INDEX "user_updatedAt_id_idx" ON public."user" USING btree ("updatedAt", id)',
+            "user_name_id_idx": 'CREATE INDEX user_name_id_idx ON public."user" USING btree (name, id)',
+            "user_email_trgm_idx": 'CREATE INDEX user_email_trgm_idx ON public."user" USING gin (email gin_trgm_ops)',
+            "user_name_trgm_idx": 'CREATE INDEX user_name_trgm_idx ON public."user" USING gin (name gin_trgm_ops)',
+        },
+    ),
+    "snake_plural": (
+        SNAKE_PLURAL,
+        {
+            "users_created_at_id_idx": "CREATE INDEX users_created_at_id_idx ON public.users USING btree (created_at, id)",
+            "users_updated_at_id_idx": "CREATE INDEX users_updated_at_id_idx ON public.users USING btree (updated_at, id)",
+            "users_name_id_idx": "CREATE INDEX users_name_id_idx ON public.users USING btree (name, id)",
+            "users_email_trgm_idx": "CREATE INDEX users_email_trgm_idx ON public.users USING gin (email gin_trgm_ops)",
+            "users_name_trgm_idx": "CREATE INDEX users_name_trgm_idx ON public.users USING gin (name gin_trgm_ops)",
+        },
+    ),
+    "renamed": (
+        RENAMED,
+        {
+            "members_createdAt_id_idx": 'CREATE INDEX "members_createdAt_id_idx" ON public.members USING btree ("createdAt", id)',
+            "members_updatedAt_id_idx": 'CREATE INDEX "members_updatedAt_id_idx" ON public.members USING btree ("updatedAt", id)',
+            "members_full_name_id_idx": "CREATE INDEX members_full_name_id_idx ON public.members USING btree (full_name, id)",
+            "members_email_trgm_idx": "CREATE INDEX members_email_trgm_idx ON public.members USING gin (email gin_trgm_ops)",
+            "members_full_name_trgm_idx": "CREATE INDEX members_full_name_trgm_idx ON public.members USING gin (full_name gin_trgm_ops)",
+        },
+    ),
+}
+
+
+async def _describe(engine: AsyncEngine) -> dict[str, dict[str, object]]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(describe_database)
+
+
+async def _indexdefs(engine: AsyncEngine) -> dict[str, str]:
+    query = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(query))).all()
+    return {str(name): str(definition) for name, definition in rows}
+
+
+async def _valid(engine: AsyncEngine, naming: SchemaNaming) -> dict[str, bool]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(existing_indexes, naming)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("variant", sorted(EXPECTED))
+async def test_indexes_creates_exactly_the_expected_ones_idempotently_and_drops_them(
+    pg_url: str, variant: str
+) -> None:
+    naming, expected = EXPECTED[variant]
+    engine = create_async_engine(pg_url)
+    try:
+        await _migrate.upgrade(engine, naming)
+        migrated, before = await _describe(engine), await _indexdefs(engine)
+        assert await _valid(engine, naming) == {}  # upgrade never makes them
+
+        report = await create_indexes(engine, naming)
+        assert sorted(report.done) == sorted(expected)
+        assert report.complete and report.unchanged == []
+        assert report.messages == ["created extension pg_trgm"]
+        after = await _indexdefs(engine)
+        assert {k: v for k, v in after.items() if k not in before} == expected
+        assert await _valid(engine, naming) == dict.fromkeys(expected, True)
+        # the only difference from the migrated (= Better-Auth's) schema: these indexes
+        table = naming.table("user")
+        changes = differences(migrated, await _describe(engine))
+        assert len(changes) == 1 and changes[0].startswith(f"{table}.indexes"), changes
+
+        again = await create_indexes(engine, naming)
+        assert (again.done, sorted(again.unchanged)) == ([], sorted(expected))
+        assert again.messages == []  # pg_trgm is there already
+        assert await _indexdefs(engine) == after
+
+        dropped = await drop_indexes(engine, naming)
+        assert sorted(dropped.done) == sorted(expected)
+        assert await _indexdefs(engine) == before
+        assert differences(migrated, await _describe(engine)) == []
+        twice = await drop_indexes(engine, naming)
+        assert (twice.done, sorted(twice.unchanged)) == ([], sorted(expected))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_indexes_rebuilds_an_index_left_invalid_by_a_failed_build(
+    pg_url: str,
+) -> None:
+    engine = create_async_engine(pg_url)
+    try:
+        await _migrate.upgrade(engine)
+        await create_indexes(engine, concurrently=False)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE pg_index SET indisvalid = false"
+                    " WHERE indexrelid = '\"user_createdAt_id_idx\"'::regclass"
+                )
+            )
+        assert (await _valid(engine, SchemaNaming()))["user_createdAt_id_idx"] is False
+        report = await create_indexes(engine)
+        assert report.done == ["user_createdAt_id_idx"]
+        assert report.messages == [
+            "dropped invalid index user_createdAt_id_idx to rebuild it"
+        ]
+        assert all((await _valid(engine, SchemaNaming())).values())
+    finally:
+        await engine.dispose()
+
+
+def test_indexes_without_pg_trgm_rights_makes_the_btree_ones_and_says_why(
+    postgres: PostgresServer,
+    pg_database: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A role that owns the tables but may not create extensions in the database."""
+    role = "limited_" + secrets.token_hex(4)
+    postgres.psql(f"CREATE ROLE {role} LOGIN")
+    try:
+        postgres.psql(f"GRANT CREATE ON SCHEMA public TO {role}", pg_database)
+        url = postgres.url(pg_database).replace("postgres@", f"{role}@")
+        assert main(["migrate", "upgrade", "--database-url", url]) == 0
+        capsys.readouterr()
+        assert main(["migrate", "indexes", "--database-url", url]) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert "pg_trgm could not be created (permission denied" in err
+        assert "CREATE EXTENSION pg_trgm;" in err
+        assert "created user_createdAt_id_idx" in err
+        assert "skipped user_email_trgm_idx\nskipped user_name_trgm_idx" in err
+        names = postgres.psql(
+            "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_id\\_idx'"
+            " OR indexname LIKE '%trgm%' ORDER BY 1",
+            pg_database,
+        ).split()
+        assert names == [
+            "user_createdAt_id_idx",
+            "user_name_id_idx",
+            "user_updatedAt_id_idx",
+        ]
+    finally:
+        postgres.psql(f"DROP DATABASE IF EXISTS {pg_database} WITH (FORCE)")
+        postgres.psql(f"DROP ROLE {role}")
+
+
+def test_indexes_command_line_creates_reports_and_drops(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "upgrade", "--database-url", pg_url]) == 0
+    capsys.readouterr()
+    assert main(["migrate", "indexes", "--database-url", pg_url]) == 0
+    created = capsys.readouterr().out.splitlines()
+    assert created[0] == "created extension pg_trgm"
+    assert created[1:] == [
+        "created user_createdAt_id_idx",
+        "created user_updatedAt_id_idx",
+        "created user_name_id_idx",
+        "created user_email_trgm_idx",
+        "created user_name_trgm_idx",
+    ]
+    assert main(["migrate", "indexes", "--database-url", pg_url]) == 0
+    assert capsys.readouterr().out.count("present ") == 5
+    assert main(["migrate", "indexes", "--drop", "--database-url", pg_url]) == 0
+    assert capsys.readouterr().out.count("dropped ") == 5
+    assert main(["migrate", "indexes", "--drop", "--database-url", pg_url]) == 0
+    assert capsys.readouterr().out.count("absent ") == 5
+
+
+def test_indexes_on_sqlite_are_the_btree_ones(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "upgrade", "--database-url", sqlite_url]) == 0
+    assert main(["migrate", "indexes", "--database-url", sqlite_url]) == 0
+    assert main(["migrate", "indexes", "--database-url", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert out.count("created ") == 3 and out.count("present ") == 3
+    assert "pg_trgm" not in out
+
+    async def names() -> dict[str, bool]:
+        engine = create_async_engine(sqlite_url)
+        try:
+            return await _valid(engine, SchemaNaming())
+        finally:
+            await engine.dispose()
+
+    assert sorted(run(names())) == [
+        "user_createdAt_id_idx",
+        "user_name_id_idx",
+        "user_updatedAt_id_idx",
+    ]
+    assert main(["migrate", "indexes", "--drop", "--database-url", sqlite_url]) == 0
+    assert run(names()) == {}
+
+
+def test_indexes_sql_prints_the_statements_without_a_database(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BETTER_AUTH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["migrate", "indexes", "--sql"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm;",
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "user_createdAt_id_idx" ON "user" ("createdAt", id);',
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "user_updatedAt_id_idx" ON "user" ("updatedAt", id);',
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_name_id_idx ON "user" (name, id);',
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_email_trgm_idx ON "user" USING gin (email gin_trgm_ops);',
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_name_trgm_idx ON "user" USING gin (name gin_trgm_ops);',
+    ]
+    monkeypatch.setenv("BETTER_AUTH_USE_PLURAL", "true")
+    monkeypatch.setenv("BETTER_AUTH_COLUMN_CASE", "snake")
+    argv = ["migrate", "indexes", "--sql", "--drop", "--dialect", "sqlite"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "DROP INDEX IF EXISTS users_created_at_id_idx;",
+        "DROP INDEX IF EXISTS users_updated_at_id_idx;",
+        "DROP INDEX IF EXISTS users_name_id_idx;",
+    ]
+    assert main(["migrate", "indexes", "--sql", "--dialect", "sqlite"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "CREATE INDEX IF NOT EXISTS users_created_at_id_idx ON users (created_at, id);"
+    )
+    assert main(["migrate", "indexes", "--sql", "--no-concurrently", "--drop"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "DROP INDEX IF EXISTS users_created_at_id_idx;"
+    )
+
+
+def test_long_names_are_cut_as_postgresql_cuts_them() -> None:
+    naming = SchemaNaming.from_mappings(model_names={"user": "u" * 60})
+    names = [index.name for index in list_indexes(naming, PG_DIALECT)]
+    assert names[0] == "u" * 60 + "_cr" and all(len(n) == 63 for n in names)
