@@ -1,26 +1,39 @@
-"""The opt-in list indexes (``migrate indexes``): exactly these, idempotent, reversible.
+"""The opt-in list indexes (``migrate indexes``): exactly these, idempotent, reversible, used.
 
 Better-Auth's schema stays untouched by ``migrate upgrade`` (test_schema_postgres.py diffs
 it); these tests show that the separate command adds exactly the expected indexes under each
-naming and removes them again.
+naming and removes them again, and that the list's queries use them at a realistic size.
 """
 
 import secrets
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fastapi_better_auth import SchemaNaming, _migrate
+from fastapi_better_auth import BetterAuthSettings, SchemaNaming, _migrate
 from fastapi_better_auth.__main__ import main
+from fastapi_better_auth._admin_users import (
+    Cursor,
+    UserQuery,
+    count_statement,
+    page_statement,
+)
 from fastapi_better_auth._indexes import (
     create_indexes,
     drop_indexes,
     existing_indexes,
     list_indexes,
 )
-from tests.helpers import run
+from fastapi_better_auth.models import get_models
+from fastapi_better_auth.testing import TokenIssuer, make_user, user_claims
+from tests.admin_fixtures import admin_app, bearer
+from tests.helpers import run, settings_for
 from tests.pg import PostgresServer
 from tests.schema_compare import describe_database, differences
 
@@ -267,3 +280,235 @@ def test_long_names_are_cut_as_postgresql_cuts_them() -> None:
     naming = SchemaNaming.from_mappings(model_names={"user": "u" * 60})
     names = [index.name for index in list_indexes(naming, PG_DIALECT)]
     assert names[0] == "u" * 60 + "_cr" and all(len(n) == 63 for n in names)
+
+
+# --- the plans at 20 000 users ---------------------------------------------------------
+
+USERS = 20_000
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+SETTINGS = BetterAuthSettings.load(url="http://localhost", database_url="sqlite://")
+MODELS = get_models(SchemaNaming())
+_SEED = """
+INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt", role, banned)
+SELECT 'u' || lpad(i::text, 8, '0'), 'User ' || lpad(i::text, 6, '0'),
+       'user' || lpad(i::text, 6, '0') || '@example.com', i % 3 = 0,
+       timestamptz '2025-01-01' + (i / 2) * interval '1 second',
+       timestamptz '2025-01-01' + (i / 2) * interval '1 second',
+       CASE WHEN i = 2 THEN 'admin' ELSE 'user' END, false
+FROM generate_series(1, :count) AS i
+"""
+
+
+@pytest.fixture(scope="module")
+def seeded(postgres: PostgresServer) -> Iterator[str]:
+    """20 000 users (pairs share createdAt; ``u00000002`` is an admin), vacuumed, analysed."""
+    name = "plans_" + secrets.token_hex(6)
+    postgres.psql(f"CREATE DATABASE {name}")
+    url = postgres.url(name)
+
+    async def seed() -> None:
+        engine = create_async_engine(url)
+        try:
+            await _migrate.upgrade(engine)
+            async with engine.begin() as conn:
+                await conn.execute(text(_SEED), {"count": USERS})
+        finally:
+            await engine.dispose()
+
+    try:
+        run(seed())
+        postgres.psql('VACUUM ANALYZE "user"', name)
+        yield url
+    finally:
+        postgres.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def _plan(url: str, statement: Any) -> str:
+    engine = create_async_engine(url)
+    try:
+        sql = statement.compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        async with engine.connect() as conn:
+            rows = (await conn.exec_driver_sql(f"EXPLAIN {sql}")).all()
+    finally:
+        await engine.dispose()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+def _page(query: UserQuery) -> Any:
+    return page_statement(MODELS, SETTINGS, query, NOW)
+
+
+_DEEP = UserQuery(limit=50, offset=USERS - 50)
+_CURSOR = Cursor(
+    "created_at", "asc", datetime(2025, 1, 1, 2, tzinfo=timezone.utc), "u1"
+)
+#: (query, what the plan must contain) at 20 000 users with the indexes.
+PLANS = {
+    "first page": (
+        _page(UserQuery(limit=50)),
+        'Index Scan using "user_createdAt_id_idx"',
+    ),
+    "newest first": (
+        _page(UserQuery(limit=50, sort_direction="desc")),
+        'Index Scan Backward using "user_createdAt_id_idx"',
+    ),
+    "by updatedAt": (
+        _page(UserQuery(limit=50, sort_by="updated_at")),
+        'Index Scan using "user_updatedAt_id_idx"',
+    ),
+    "by name, descending": (
+        _page(UserQuery(limit=50, sort_by="name", sort_direction="desc")),
+        "Index Scan Backward using user_name_id_idx",
+    ),
+    "cursor page": (
+        _page(UserQuery(limit=50, cursor=_CURSOR)),
+        'Index Cond: (ROW("createdAt", id) > ROW(',
+    ),
+    "deep offset page": (_page(_DEEP), 'Index Only Scan using "user_createdAt_id_idx"'),
+    "search": (
+        _page(UserQuery(limit=50, search="user012345")),
+        "Bitmap Index Scan on user_email_trgm_idx",
+    ),
+    "search by name": (
+        _page(UserQuery(limit=50, search="User 01234")),
+        "Bitmap Index Scan on user_name_trgm_idx",
+    ),
+    "search count": (
+        count_statement(MODELS, SETTINGS, UserQuery(limit=50, search="r 0123"), NOW),
+        "Bitmap Index Scan on user_name_trgm_idx",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def plans(seeded: str) -> Iterator[dict[str, tuple[str, str]]]:
+    """Each query's plan without, then with, the opt-in indexes (dropped again at exit)."""
+    without = {label: run(_plan(seeded, sql)) for label, (sql, _) in PLANS.items()}
+
+    async def change(create: bool) -> None:
+        engine = create_async_engine(seeded)
+        try:
+            if create:
+                assert (await create_indexes(engine)).complete
+            else:
+                await drop_indexes(engine)
+        finally:
+            await engine.dispose()
+
+    run(change(create=True))
+    try:
+        with_indexes = {
+            label: run(_plan(seeded, sql)) for label, (sql, _) in PLANS.items()
+        }
+        yield {label: (without[label], with_indexes[label]) for label in PLANS}
+    finally:
+        run(change(create=False))
+
+
+@pytest.mark.parametrize("label", sorted(PLANS))
+def test_list_queries_use_the_opt_in_indexes_at_20k_users(
+    plans: dict[str, tuple[str, str]], label: str
+) -> None:
+    without, with_indexes = plans[label]
+    expected = PLANS[label][1]
+    assert expected in with_indexes, with_indexes
+    assert "Seq Scan" not in with_indexes, with_indexes
+    assert expected not in without  # Better-Auth's own indexes cannot serve it
+    if not label.startswith(("search", "deep")):  # an index walk that stops at the page
+        assert "Sort" not in with_indexes, with_indexes
+
+
+def test_cursor_pages_with_indexes_match_offset_pages_at_20k_users(
+    seeded: str, issuer: TokenIssuer, origin: str
+) -> None:
+    """Across the seeded users (pairs share createdAt), cursors and offsets agree."""
+
+    async def indexes() -> None:
+        engine = create_async_engine(seeded)
+        try:
+            await create_indexes(engine)
+        finally:
+            await engine.dispose()
+
+    run(indexes())
+    admin = make_user(id="u00000002", role="admin")
+    headers = bearer(issuer.mint(user_claims(admin)))
+    settings = settings_for(origin, seeded, max_page_size=1000)
+    with TestClient(admin_app(settings)) as client:
+        cursor, offset = None, 0
+        for _ in range(4):
+            params: dict[str, Any] = {"limit": 999, "sort_direction": "desc"}
+            by_cursor = client.get(
+                "/api/v1/users",
+                params={**params, **({"cursor": cursor} if cursor else {})},
+                headers=headers,
+            ).json()
+            by_offset = client.get(
+                "/api/v1/users", params={**params, "offset": offset}, headers=headers
+            ).json()
+            assert by_cursor["users"] == by_offset["users"]
+            assert by_cursor["total"] == by_offset["total"] == USERS
+            cursor, offset = by_cursor["next_cursor"], offset + 999
+
+
+def test_uuid_ids_page_by_cursor_and_a_non_uuid_cursor_id_is_422(
+    pg_url: str, issuer: TokenIssuer, origin: str
+) -> None:
+    naming = SchemaNaming.from_mappings(id_type="uuid")
+
+    async def seed() -> None:
+        engine = create_async_engine(pg_url)
+        try:
+            await _migrate.upgrade(engine, naming)
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        'INSERT INTO "user" (name, email, "emailVerified", role)'
+                        " SELECT 'U' || i, 'u' || i || '@x.test', true, 'admin'"
+                        " FROM generate_series(1, 25) AS i"
+                    )
+                )
+            await create_indexes(engine, naming)
+        finally:
+            await engine.dispose()
+
+    run(seed())
+    settings = settings_for(origin, pg_url, id_type="uuid")
+    with TestClient(admin_app(settings)) as client:
+        admin_id = _first_id(pg_url)
+        headers = bearer(issuer.mint(user_claims(make_user(id=admin_id, role="admin"))))
+        everyone = client.get("/api/v1/users", params={"limit": 25}, headers=headers)
+        expected = [user["id"] for user in everyone.json()["users"]]
+        ids, cursor = [], None
+        while True:
+            page = client.get(
+                "/api/v1/users",
+                params={"limit": 4, **({"cursor": cursor} if cursor else {})},
+                headers=headers,
+            ).json()
+            ids += [user["id"] for user in page["users"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert ids == expected and len(ids) == 25
+        forged = Cursor("created_at", "asc", NOW, "not-a-uuid").encode()
+        response = client.get(
+            "/api/v1/users", params={"cursor": forged}, headers=headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+def _first_id(url: str) -> str:
+    async def read() -> str:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                query = 'SELECT id::text FROM "user" ORDER BY "createdAt", id LIMIT 1'
+                return str((await conn.execute(text(query))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    return str(run(read()))
