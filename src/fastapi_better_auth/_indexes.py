@@ -7,9 +7,9 @@ dropped by their own command, never by ``migrate upgrade``:
 - ``(createdAt, id)``, ``(updatedAt, id)``, ``(name, id)``: the list's ``ORDER BY <sort>, id``
   becomes an index walk that stops after the page (either direction: a backward scan), and
   deep ``offset`` pages an index-only scan of the sort index.
-- on PostgreSQL, ``pg_trgm`` GIN indexes on ``email`` and ``name`` (``gin_trgm_ops``): they
-  serve the search's ``email ILIKE '%…%' OR name ILIKE '%…%'`` for terms of 3 characters or
-  more. The extension is created when missing (``CREATE EXTENSION IF NOT EXISTS pg_trgm``,
+- on PostgreSQL, ``pg_trgm`` GIN indexes on ``lower(email)`` and ``lower(name)``
+  (``gin_trgm_ops``): they serve the search's ``lower(email) LIKE lower('%…%') OR
+  lower(name) LIKE lower('%…%')`` for terms of 3 characters or more. The extension is created when missing (``CREATE EXTENSION IF NOT EXISTS pg_trgm``,
   trusted since PostgreSQL 13, so a database owner may create it); when that fails the
   trigram indexes are skipped and the report says why.
 
@@ -90,7 +90,7 @@ def list_indexes(naming: SchemaNaming, dialect: Dialect) -> list[ListIndex]:
                 ListIndex(
                     name=_index_name(f"{table}_{column}_trgm_idx"),
                     table=table,
-                    definition=f"{quote(table)} USING gin ({quote(column)} gin_trgm_ops)",
+                    definition=f"{quote(table)} USING gin (lower({quote(column)}) gin_trgm_ops)",
                     kind="trigram",
                 )
             )

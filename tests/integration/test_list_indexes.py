@@ -50,8 +50,8 @@ EXPECTED = {
             "user_createdAt_id_idx": 'CREATE INDEX "user_createdAt_id_idx" ON public."user" USING btree ("createdAt", id)',
             "user_updatedAt_id_idx": 'CREATE INDEX "user_updatedAt_id_idx" ON public."user" USING btree ("updatedAt", id)',
             "user_name_id_idx": 'CREATE INDEX user_name_id_idx ON public."user" USING btree (name, id)',
-            "user_email_trgm_idx": 'CREATE INDEX user_email_trgm_idx ON public."user" USING gin (email gin_trgm_ops)',
-            "user_name_trgm_idx": 'CREATE INDEX user_name_trgm_idx ON public."user" USING gin (name gin_trgm_ops)',
+            "user_email_trgm_idx": 'CREATE INDEX user_email_trgm_idx ON public."user" USING gin (lower(email) gin_trgm_ops)',
+            "user_name_trgm_idx": 'CREATE INDEX user_name_trgm_idx ON public."user" USING gin (lower(name) gin_trgm_ops)',
         },
     ),
     "snake_plural": (
@@ -60,8 +60,8 @@ EXPECTED = {
             "users_created_at_id_idx": "CREATE INDEX users_created_at_id_idx ON public.users USING btree (created_at, id)",
             "users_updated_at_id_idx": "CREATE INDEX users_updated_at_id_idx ON public.users USING btree (updated_at, id)",
             "users_name_id_idx": "CREATE INDEX users_name_id_idx ON public.users USING btree (name, id)",
-            "users_email_trgm_idx": "CREATE INDEX users_email_trgm_idx ON public.users USING gin (email gin_trgm_ops)",
-            "users_name_trgm_idx": "CREATE INDEX users_name_trgm_idx ON public.users USING gin (name gin_trgm_ops)",
+            "users_email_trgm_idx": "CREATE INDEX users_email_trgm_idx ON public.users USING gin (lower(email) gin_trgm_ops)",
+            "users_name_trgm_idx": "CREATE INDEX users_name_trgm_idx ON public.users USING gin (lower(name) gin_trgm_ops)",
         },
     ),
     "renamed": (
@@ -70,8 +70,8 @@ EXPECTED = {
             "members_createdAt_id_idx": 'CREATE INDEX "members_createdAt_id_idx" ON public.members USING btree ("createdAt", id)',
             "members_updatedAt_id_idx": 'CREATE INDEX "members_updatedAt_id_idx" ON public.members USING btree ("updatedAt", id)',
             "members_full_name_id_idx": "CREATE INDEX members_full_name_id_idx ON public.members USING btree (full_name, id)",
-            "members_email_trgm_idx": "CREATE INDEX members_email_trgm_idx ON public.members USING gin (email gin_trgm_ops)",
-            "members_full_name_trgm_idx": "CREATE INDEX members_full_name_trgm_idx ON public.members USING gin (full_name gin_trgm_ops)",
+            "members_email_trgm_idx": "CREATE INDEX members_email_trgm_idx ON public.members USING gin (lower(email) gin_trgm_ops)",
+            "members_full_name_trgm_idx": "CREATE INDEX members_full_name_trgm_idx ON public.members USING gin (lower(full_name) gin_trgm_ops)",
         },
     ),
 }
@@ -254,8 +254,8 @@ def test_indexes_sql_prints_the_statements_without_a_database(
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "user_createdAt_id_idx" ON "user" ("createdAt", id);',
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "user_updatedAt_id_idx" ON "user" ("updatedAt", id);',
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_name_id_idx ON "user" (name, id);',
-        'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_email_trgm_idx ON "user" USING gin (email gin_trgm_ops);',
-        'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_name_trgm_idx ON "user" USING gin (name gin_trgm_ops);',
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_email_trgm_idx ON "user" USING gin (lower(email) gin_trgm_ops);',
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS user_name_trgm_idx ON "user" USING gin (lower(name) gin_trgm_ops);',
     ]
     monkeypatch.setenv("BETTER_AUTH_USE_PLURAL", "true")
     monkeypatch.setenv("BETTER_AUTH_COLUMN_CASE", "snake")

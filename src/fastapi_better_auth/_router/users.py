@@ -126,10 +126,13 @@ async def list_users(
             sort_direction=sort_direction,
             cursor=position,
         )
-        async with auth.session() as db:
-            page = await _admin_users.list_users(
-                db, auth.models, auth.settings, query, utcnow()
+        now = utcnow()
+        # read-only: autocommit on the read pool, no ping nor BEGIN/ROLLBACK round trips
+        page = await auth.read(
+            lambda db: _admin_users.list_users(
+                db, auth.models, auth.settings, query, now
             )
+        )
         return UserList(
             users=page.users,
             total=page.total,
