@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     Text,
     and_,
@@ -273,8 +274,8 @@ def page_statement(
             select(user.id.label("id"))
             .where(*conditions)
             .order_by(*order)
-            .limit(query.limit + 1)
-            .offset(query.offset)
+            .limit(_inline(query.limit + 1))
+            .offset(_inline(query.offset))
             .subquery("page_ids")
         )
         return (
@@ -286,8 +287,17 @@ def page_statement(
         select(*user_columns(models))
         .where(*conditions)
         .order_by(*order)
-        .limit(query.limit + 1)
+        .limit(_inline(query.limit + 1))
     )
+
+
+def _inline(number: int) -> Any:
+    """``number`` written into the SQL, not bound: PostgreSQL then plans with the real value.
+
+    A bound ``OFFSET $2`` lets asyncpg's prepared statement switch to a generic plan after five
+    runs, which guesses the offset and chose a 30–40 ms plan for a 7 ms deep page.
+    """
+    return literal(number, Integer, literal_execute=True)
 
 
 def count_statement(
