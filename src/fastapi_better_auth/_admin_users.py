@@ -194,14 +194,24 @@ def _conditions(
     settings: BetterAuthSettings,
     query: UserQuery,
     now: datetime,
+    *,
+    pattern_once: bool = False,
 ) -> list[Any]:
+    """The WHERE clauses of the filters and the search.
+
+    The search is ``lower(col) LIKE lower(:p)``: what ILIKE does on UTF-8 (and SQLAlchemy's
+    ``ilike`` on SQLite), and the expression of the opt-in trigram indexes. ``pattern_once``
+    lowers the pattern in a scalar subquery, evaluated once per statement even in a generic
+    plan (asyncpg's prepared statements get one from the sixth run); otherwise PostgreSQL
+    evaluates ``lower($1)`` on every row it rechecks (count of 10 000 matches: 16 → 11 ms).
+    The page keeps the plain form, whose custom plans see the pattern's selectivity.
+    """
     user = models.user
     conditions: list[Any] = []
     if query.search:
-        # lower(col) LIKE lower(:p) is what ILIKE does on UTF-8 (and SQLAlchemy's ilike on
-        # SQLite), with the pattern lowered once per query instead of once per row; it is
-        # also the expression of the opt-in trigram indexes on lower(email), lower(name)
-        pattern = func.lower(literal(f"%{escape_like(query.search)}%", Text))
+        pattern: Any = func.lower(literal(f"%{escape_like(query.search)}%", Text))
+        if pattern_once:
+            pattern = select(pattern).scalar_subquery()
         conditions.append(
             or_(
                 func.lower(user.email).like(pattern, escape="/"),
@@ -307,7 +317,7 @@ def count_statement(
     now: datetime,
 ) -> Select[int]:
     """The ``SELECT count(*)`` of every match (the cursor and offset play no part)."""
-    conditions = _conditions(models, settings, query, now)
+    conditions = _conditions(models, settings, query, now, pattern_once=True)
     return select(func.count()).select_from(models.user).where(*conditions)
 
 
