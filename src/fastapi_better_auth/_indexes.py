@@ -18,9 +18,10 @@ runs outside a transaction) and an index left invalid by an interrupted build is
 rebuilt. On SQLite only the B-tree indexes are made (its search has no index to use).
 Creating is idempotent; dropping removes exactly these indexes and leaves ``pg_trgm``.
 Names follow the :class:`~fastapi_better_auth.SchemaNaming`: ``{table}_{column}_id_idx`` and
-``{table}_{column}_trgm_idx``.
+``{table}_{column}_trgm_idx`` (past 63 bytes: the first 54 and a hash of the whole name).
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -63,8 +64,14 @@ class IndexReport:
 
 
 def _index_name(name: str) -> str:
-    """``name`` cut as PostgreSQL cuts identifiers (63 bytes), so lookups find the index."""
-    return name.encode()[:63].decode(errors="ignore")
+    """``name``, or if longer than PostgreSQL's 63 bytes, its start and a hash of the whole.
+
+    PostgreSQL would cut it silently, and two long names could then become one.
+    """
+    if len(name.encode()) <= 63:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name.encode()[:54].decode(errors="ignore") + "_" + digest
 
 
 def list_indexes(naming: SchemaNaming, dialect: Dialect) -> list[ListIndex]:

@@ -276,10 +276,29 @@ def test_indexes_sql_prints_the_statements_without_a_database(
     )
 
 
-def test_long_names_are_cut_as_postgresql_cuts_them() -> None:
-    naming = SchemaNaming.from_mappings(model_names={"user": "u" * 60})
+@pytest.mark.anyio
+async def test_long_names_stay_distinct_within_postgresql_63_bytes(pg_url: str) -> None:
+    long = (
+        "n" * 57
+    )  # user_nnn…_id_idx and user_nnn…_trgm_idx share their first 63 bytes
+    naming = SchemaNaming.from_mappings(field_names={"user": {"name": long}})
     names = [index.name for index in list_indexes(naming, PG_DIALECT)]
-    assert names[0] == "u" * 60 + "_cr" and all(len(n) == 63 for n in names)
+    assert names[:2] == [
+        "user_createdAt_id_idx",
+        "user_updatedAt_id_idx",
+    ]  # short: kept
+    assert names[2].startswith(f"user_{long[:49]}_") and len(names[2]) == 63
+    assert names[4].startswith(f"user_{long[:49]}_") and len(names[4]) == 63
+    assert len(set(names)) == 5  # merely cut at 63 bytes, those two would be one index
+    engine = create_async_engine(pg_url)
+    try:
+        await _migrate.upgrade(engine, naming)
+        report = await create_indexes(engine, naming, concurrently=False)
+        assert sorted(report.done) == sorted(names)
+        assert await _valid(engine, naming) == dict.fromkeys(names, True)
+        assert sorted((await create_indexes(engine, naming)).unchanged) == sorted(names)
+    finally:
+        await engine.dispose()
 
 
 # --- the plans at 20 000 users ---------------------------------------------------------
