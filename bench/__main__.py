@@ -163,7 +163,7 @@ def _servers(only: set[str], peers: bool) -> list[str]:
             parts += _macro(servers, repeated, many, pool, issuer, peer_note, distinct)
         if "admin" in only:
             _log("admin")
-            result = admin.run(servers["always"], admin_token, users, db.dsn)
+            result = admin.run(servers["always"], admin_token, users, db.dsn, db.url)
             _util.save("admin", result)
             parts += [
                 f"### Admin user list at {users:,} users".replace(",", " "),

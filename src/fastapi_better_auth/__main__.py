@@ -1,6 +1,8 @@
-"""Command line: ``python -m fastapi_better_auth migrate {upgrade,downgrade,current,sql}``.
+"""Command line: ``python -m fastapi_better_auth migrate {upgrade,downgrade,current,sql,indexes}``.
 
 The database and naming come from the same ``BETTER_AUTH_*`` settings as the app.
+``migrate indexes`` creates (``--drop``: drops) the opt-in indexes of the admin user list,
+which are not part of Better-Auth's schema and never created by ``upgrade``.
 """
 
 import argparse
@@ -8,9 +10,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from . import _migrate
+from . import _indexes, _migrate
 from ._errors import ConfigurationError
 from ._settings import BetterAuthSettings
 
@@ -34,6 +37,26 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument(
         "--dialect", choices=["postgresql", "sqlite"], default="postgresql"
     )
+    indexes = actions.add_parser(
+        "indexes",
+        help="create the opt-in indexes of the admin user list (not Better-Auth's schema)",
+    )
+    indexes.add_argument("--database-url")
+    indexes.add_argument(
+        "--drop", action="store_true", help="drop them instead (pg_trgm stays)"
+    )
+    indexes.add_argument(
+        "--no-concurrently",
+        dest="concurrently",
+        action="store_false",
+        help="PostgreSQL: build without CONCURRENTLY (faster, blocks writes meanwhile)",
+    )
+    indexes.add_argument(
+        "--sql", action="store_true", help="print the statements without connecting"
+    )
+    indexes.add_argument(
+        "--dialect", choices=["postgresql", "sqlite"], default="postgresql"
+    )
     return parser
 
 
@@ -47,14 +70,47 @@ def _settings(database_url: str | None, *, need_database: bool) -> BetterAuthSet
     return BetterAuthSettings.load(**overrides)
 
 
+def _index_sql(args: argparse.Namespace, settings: BetterAuthSettings) -> str:
+    dialect = (postgresql if args.dialect == "postgresql" else sqlite).dialect()
+    if args.drop:
+        names = [i.name for i in _indexes.list_indexes(settings.naming, dialect)]
+        statements = [
+            _indexes.drop_statement(dialect, name, concurrently=args.concurrently)
+            for name in names
+        ]
+    else:
+        statements = _indexes.create_statements(
+            settings.naming, dialect, concurrently=args.concurrently
+        )
+    return "\n".join(f"{statement};" for statement in statements)
+
+
+def _report(report: _indexes.IndexReport, *, drop: bool) -> str:
+    verb = "dropped" if drop else "created"
+    lines = [*report.messages]
+    lines += [f"{verb} {name}" for name in report.done]
+    lines += [f"{'absent' if drop else 'present'} {name}" for name in report.unchanged]
+    lines += [f"skipped {name}" for name in report.skipped]
+    return "\n".join(lines)
+
+
 async def _run(args: argparse.Namespace) -> str:
-    settings = _settings(
-        getattr(args, "database_url", None), need_database=args.action != "sql"
-    )
+    offline = args.action == "sql" or (args.action == "indexes" and args.sql)
+    settings = _settings(getattr(args, "database_url", None), need_database=not offline)
     if args.action == "sql":
         return _migrate.offline_sql(settings.naming, dialect=args.dialect)
+    if offline:
+        return _index_sql(args, settings)
     engine = create_async_engine(settings.sqlalchemy_url)
     try:
+        if args.action == "indexes":
+            change = _indexes.drop_indexes if args.drop else _indexes.create_indexes
+            report = await change(
+                engine, settings.naming, concurrently=args.concurrently
+            )
+            if not report.complete:
+                raise _Incomplete(_report(report, drop=args.drop))
+            return _report(report, drop=args.drop)
         if args.action == "upgrade":
             await _migrate.upgrade(engine, settings.naming, args.revision)
             return f"upgraded to {args.revision}"
@@ -66,14 +122,21 @@ async def _run(args: argparse.Namespace) -> str:
         await engine.dispose()
 
 
+class _Incomplete(Exception):
+    """Some of the asked changes could not be made; the message says which and why."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code (1: indexes skipped; 2: bad settings)."""
     args = _parser().parse_args(argv)
     try:
         print(asyncio.run(_run(args)))
     except ConfigurationError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
+    except _Incomplete as incomplete:
+        print(incomplete, file=sys.stderr)
+        return 1
     return 0
 
 

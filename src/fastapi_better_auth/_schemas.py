@@ -151,6 +151,11 @@ class UserList(BaseModel):
     total: int = Field(description="Users matching the search and filters, all pages.")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` (same filters and sort) for the next page; "
+        "null on the last page.",
+    )
 
 
 class _Body(BaseModel):

@@ -5,7 +5,9 @@ Python oracle of the same rows; the writes run against the admin cast on Postgre
 """
 
 import asyncio
+import base64
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from fastapi_better_auth import BetterAuthSettings, ConflictError
 from fastapi_better_auth._admin import count_admins
 from fastapi_better_auth._admin_users import set_role
+from fastapi_better_auth._indexes import create_indexes
 from fastapi_better_auth._schemas import RoleUpdate, parse_roles
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import User, get_models
@@ -109,26 +112,44 @@ class Listing:
         return [user["id"] for user in body["users"]]
 
 
-@pytest.fixture(scope="module", params=["postgres", "sqlite"])
+@pytest.fixture(scope="module", params=["postgres", "postgres-indexed", "sqlite"])
 def listing(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     issuer: TokenIssuer,
     origin: str,
 ) -> Iterator[Listing]:
-    """The population on each database, inserted once per module (the tests only read)."""
+    """The population on each database, inserted once per module (the tests only read).
+
+    ``postgres-indexed`` has the opt-in list indexes and sequential scans disabled, so every
+    listing test also runs on the plans those indexes give (a trigram search, index walks).
+    """
     with contextlib.ExitStack() as stack:
-        if request.param == "postgres":
+        if request.param.startswith("postgres"):
             postgres: PostgresServer = request.getfixturevalue("postgres")
             url = stack.enter_context(pg_database(postgres))
         else:
             url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('listing') / 'ba.db'}"
         bulk_insert_users(url, POPULATION)
+        if request.param == "postgres-indexed":
+            run(_create_indexes(url))
+            postgres.psql(
+                f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET enable_seqscan = off"
+            )
         admin = next(row for row in POPULATION if row["role"] == "admin")
         token = issuer.mint(user_claims(User(**admin)))
         settings = settings_for(origin, url, max_page_size=300)
         client = stack.enter_context(TestClient(admin_app(settings)))
         yield Listing(client, bearer(token))
+
+
+async def _create_indexes(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        report = await create_indexes(engine, concurrently=False)
+    finally:
+        await engine.dispose()
+    assert report.complete and len(report.done) == 5, report
 
 
 def _oracle(
@@ -262,6 +283,119 @@ def test_list_users_every_sort_field_and_direction_is_total_and_stable(
         for direction in ["asc", "desc"]:
             ids = listing.ids(sort_by=sort_by, sort_direction=direction)
             assert ids == _oracle(POPULATION, sort_by, direction), (sort_by, direction)
+
+
+def _follow(listing: Listing, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a listing, following ``next_cursor`` from the first page."""
+    pages: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        response = listing.client.get(
+            "/api/v1/users",
+            params={**params, **({"cursor": cursor} if cursor else {})},
+            headers=listing.headers,
+        )
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 100
+
+
+@pytest.mark.parametrize(
+    "sort_by", ["created_at", "updated_at", "email", "name", "role"]
+)
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_list_users_cursor_pages_cover_every_user_once_in_order(
+    listing: Listing, sort_by: str, direction: str
+) -> None:
+    # a page of 7 splits runs of equal createdAt/updatedAt/role: the id tiebreak is tested
+    pages = _follow(listing, limit=7, sort_by=sort_by, sort_direction=direction)
+    ids = [user["id"] for page in pages for user in page["users"]]
+    assert ids == _oracle(POPULATION, sort_by, direction)
+    assert {page["total"] for page in pages} == {250}
+    assert [len(page["users"]) for page in pages] == [7] * 35 + [5]
+    assert {(page["limit"], page["offset"]) for page in pages} == {(7, 0)}
+
+
+def test_list_users_cursor_keeps_filters_and_search_and_an_exact_last_page(
+    listing: Listing,
+) -> None:
+    params = {"search": "a", "banned": False, "sort_by": "name", "limit": 10}
+    expected = listing.ids(**{**params, "limit": 300})
+    pages = _follow(listing, **params)
+    assert [user["id"] for page in pages for user in page["users"]] == expected
+    assert {page["total"] for page in pages} == {len(expected)}
+    exact = _follow(listing, limit=50)  # 250 users: the fifth page is the last one
+    assert [len(page["users"]) for page in exact] == [50] * 5
+    assert exact[-1]["next_cursor"] is None
+
+
+def test_list_users_offset_page_gives_a_cursor_to_continue_from(
+    listing: Listing,
+) -> None:
+    first = listing.client.get(
+        "/api/v1/users", params={"limit": 30, "offset": 100}, headers=listing.headers
+    ).json()
+    after = listing.client.get(
+        "/api/v1/users",
+        params={"limit": 30, "cursor": first["next_cursor"]},
+        headers=listing.headers,
+    ).json()
+    ids = [user["id"] for user in first["users"] + after["users"]]
+    assert ids == _oracle(POPULATION)[100:160]
+    assert (first["total"], after["total"], after["offset"]) == (250, 250, 0)
+
+
+def _encoded(data: Any) -> str:
+    raw = json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",  # not base64url
+        "a" * 2049,  # too long
+        "YWJj",  # base64 of "abc": no JSON
+        "_w",  # base64 of a byte that is no UTF-8
+        _encoded({"sort": "created_at"}),
+        _encoded([2, "created_at", "asc", "2026-01-01T00:00:00+00:00", "user0001"]),
+        _encoded([1, "name", "asc", "Ada", "user0001"]),  # made for another sort
+        _encoded([1, "created_at", "desc", "2026-01-01T00:00:00+00:00", "u"]),
+        _encoded([1, "created_at", "asc", "yesterday", "user0001"]),
+        _encoded([1, "created_at", "asc", "2026-01-01T00:00:00", "user0001"]),  # naive
+        _encoded([1, "created_at", "asc", 5, "user0001"]),
+        _encoded([1, "created_at", "asc", None, "user0001"]),
+        _encoded([1, "created_at", "asc", "2026-01-01T00:00:00+00:00", ""]),
+        _encoded([1, "created_at", "asc", "2026-01-01T00:00:00+00:00", 7]),
+    ],
+)
+def test_list_users_tampered_cursor_returns_422(listing: Listing, cursor: str) -> None:
+    response = listing.client.get(
+        "/api/v1/users", params={"cursor": cursor}, headers=listing.headers
+    )
+    assert response.status_code == 422, response.text
+    assert [error["loc"] for error in response.json()["detail"]] == [
+        ["query", "cursor"]
+    ]
+
+
+def test_list_users_cursor_with_nul_or_offset_returns_422(listing: Listing) -> None:
+    nul = _encoded([1, "name", "asc", "Ada\x00", "user0001"])
+    page = listing.client.get(
+        "/api/v1/users", params={"limit": 5}, headers=listing.headers
+    ).json()
+    for params in (
+        {"cursor": nul, "sort_by": "name"},
+        {"cursor": page["next_cursor"], "offset": 5},
+    ):
+        response = listing.client.get(
+            "/api/v1/users", params=params, headers=listing.headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
 
 
 # --- writes: the admin cast on PostgreSQL -----------------------------------------------

@@ -10,6 +10,9 @@ from fastapi import Path
 
 NO_NUL = r"^[^\x00]*$"
 MAX_OFFSET = 2**63 - 1
+#: A list cursor: unpadded base64url, long enough for a 256-character sort value and an id.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+MAX_CURSOR = 2048
 
 UserId = Annotated[
     str,

@@ -18,6 +18,7 @@ from .._dependencies import (
     CurrentUser,
     check_admin,
 )
+from .._naming import SchemaNaming
 from .._schemas import (
     AuthenticatedUser,
     BanRequest,
@@ -29,7 +30,7 @@ from .._schemas import (
 )
 from .._types import utcnow
 from ._access import admin_action, error_responses, require_admin_or_self
-from ._params import MAX_OFFSET, NO_NUL, UserId
+from ._params import CURSOR_PATTERN, MAX_CURSOR, MAX_OFFSET, NO_NUL, UserId
 from ._route import BetterAuthRoute
 
 #: ``limit`` when the request sends none (capped by ``settings.max_page_size``).
@@ -81,6 +82,16 @@ async def list_users(
     email_verified: bool | None = None,
     sort_by: UserSortField = "created_at",
     sort_direction: SortDirection = "asc",
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_CURSOR,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page: the page after it, in the "
+            "same sort (not with `offset`).",
+        ),
+    ] = None,
 ) -> UserList:
     """A page of users, with the number of matches in all; ties are broken by id."""
     with admin_action("users.list", actor.id, None):
@@ -99,6 +110,11 @@ async def list_users(
                     }
                 ]
             )
+        position = None
+        if cursor is not None:
+            position = _cursor(
+                cursor, sort_by, sort_direction, offset, auth.models.naming
+            )
         query = _admin_users.UserQuery(
             limit=size,
             offset=offset,
@@ -108,12 +124,52 @@ async def list_users(
             email_verified=email_verified,
             sort_by=sort_by,
             sort_direction=sort_direction,
+            cursor=position,
         )
-        async with auth.session() as db:
-            users, total = await _admin_users.list_users(
-                db, auth.models, auth.settings, query, utcnow()
+        now = utcnow()
+        # read-only: autocommit on the read pool, no ping nor BEGIN/ROLLBACK round trips
+        page = await auth.read(
+            lambda db: _admin_users.list_users(
+                db, auth.models, auth.settings, query, now
             )
-        return UserList(users=users, total=total, limit=size, offset=offset)
+        )
+        return UserList(
+            users=page.users,
+            total=page.total,
+            limit=size,
+            offset=offset,
+            next_cursor=page.next_cursor,
+        )
+
+
+def _cursor(
+    text: str,
+    sort_by: UserSortField,
+    sort_direction: SortDirection,
+    offset: int,
+    naming: SchemaNaming,
+) -> _admin_users.Cursor:
+    """The decoded ``cursor``, or FastAPI's 422 (``loc: ["query", "cursor"]``) naming why."""
+    try:
+        if offset:
+            raise _admin_users.InvalidCursorError(
+                "Send either cursor or offset, not both."
+            )
+        position = _admin_users.Cursor.decode(text, sort_by, sort_direction)
+        if not naming.valid_id(position.id):
+            raise _admin_users.InvalidCursorError("Not a cursor returned by this API.")
+    except _admin_users.InvalidCursorError as error:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "cursor"),
+                    "msg": str(error),
+                    "input": text,
+                }
+            ]
+        ) from error
+    return position
 
 
 @router.get(
