@@ -202,7 +202,7 @@ class JWKSVerifier:
                 cached  # most recently used last: a flood evicts others first
             )
             return self._recheck(token, cached[2], cached[3])
-        (alg, kid), data, payload, signature = self._parse(token)
+        (alg, kid), new_header, data, payload, signature = self._parse(token)
         key = self._keys.get(kid)
         if key is None:
             key = await self._missing_key(kid)
@@ -214,6 +214,12 @@ class JWKSVerifier:
             )
         if not key.verify(signature, data):
             raise _invalid("token signature is invalid", "bad_signature")
+        if (
+            new_header is not None
+        ):  # only signed headers: nobody else can flush the cache
+            if len(self._headers) >= _HEADER_CACHE_SIZE:
+                self._headers.clear()
+            self._headers[new_header] = (alg, kid)
         try:
             claims = loads_object(payload)
         except ValueError as exc:
@@ -262,11 +268,13 @@ class JWKSVerifier:
             client, self._client = self._client, None
             await client.aclose()
 
-    def _parse(self, token: str) -> tuple[tuple[str, str], bytes, bytes, bytes]:
+    def _parse(
+        self, token: str
+    ) -> tuple[tuple[str, str], bytes | None, bytes, bytes, bytes]:
         """Check the compact form and the header, before any key lookup or fetch.
 
-        ``((alg, kid), signing input, payload, signature)``, the payload still encoded as JSON:
-        it is parsed only once the signature is verified.
+        ``((alg, kid), header segment if not cached yet, signing input, payload, signature)``,
+        the payload still encoded as JSON: it is parsed only once the signature is verified.
         """
         try:
             raw = token.encode("ascii")
@@ -281,14 +289,11 @@ class JWKSVerifier:
         except ValueError as exc:  # UnicodeEncodeError included
             raise _invalid("token is malformed", "malformed") from exc
         header = self._headers.get(head)
-        if header is None:
-            if len(head) > _MAX_HEADER_LENGTH:
-                raise _invalid("token is malformed", "malformed")
-            header = self._check_header(head.decode("ascii"))
-            if len(self._headers) >= _HEADER_CACHE_SIZE:
-                self._headers.clear()
-            self._headers[head] = header
-        return header, data, payload, signature
+        if header is not None:
+            return header, None, data, payload, signature
+        if len(head) > _MAX_HEADER_LENGTH:
+            raise _invalid("token is malformed", "malformed")
+        return self._check_header(head.decode("ascii")), head, data, payload, signature
 
     def _check_header(self, segment: str) -> tuple[str, str]:
         """``(alg, kid)`` of an acceptable header (a pure function of the segment, so it is cached)."""

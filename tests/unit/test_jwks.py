@@ -1300,6 +1300,21 @@ async def test_verify_refused_header_never_cached(
     assert server.hits == 0
 
 
+@pytest.mark.anyio
+async def test_verify_caches_a_header_only_once_its_signature_verified(
+    ed: Signer, server: JWKSServer
+) -> None:
+    async with open_verifier(server) as verifier:
+        for n in range(70):  # acceptable headers under forged signatures flush nothing
+            header = {"alg": "EdDSA", "kid": ed.kid, "n": n}
+            head, body, _ = ed_signed(ed, header, good_claims()).split(".")
+            await rejects(verifier, f"{head}.{body}.{b64(bytes(64))}", "bad_signature")
+        assert verifier._headers == {}
+        good = ed_signed(ed, {"alg": "EdDSA", "kid": ed.kid}, good_claims())
+        assert await verifier.verify(good)
+        assert list(verifier._headers) == [good.split(".")[0].encode()]
+
+
 def _canonical_header(ed: Signer) -> tuple[dict[str, Any], str]:
     """An accepted header whose segment ends in a character with spare bits (length % 4 == 2 or 3)."""
     for size in range(4):
