@@ -22,6 +22,7 @@ Names follow the :class:`~fastapi_better_auth.SchemaNaming`: ``{table}_{column}_
 """
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -158,7 +159,10 @@ def _has_trigram(connection: Connection, report: IndexReport) -> bool:
     try:
         connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     except DBAPIError as error:
-        reason = str(error.orig).strip().splitlines()[0]
+        # SQLAlchemy 2.0 prefixes the driver's message with its exception class; 2.1 does not
+        reason = re.sub(
+            r"^<class '[^']*'>: ", "", str(error.orig).strip().splitlines()[0]
+        )
         report.messages.append(
             f"pg_trgm could not be created ({reason}); the search indexes are skipped. "
             "Ask the database owner or a superuser to run `CREATE EXTENSION pg_trgm;` in "

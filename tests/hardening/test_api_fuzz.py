@@ -9,7 +9,6 @@ operations reach the database instead of stopping at 404.
 ``FUZZ_LONG=1`` raises the examples per operation from 10 to 300.
 """
 
-import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -96,27 +95,6 @@ SCHEMA = _schema()
 LABELS = sorted(result.ok().label for result in SCHEMA.get_all_operations())
 
 
-def _known_bug(case: Any) -> bool:
-    """Inputs of bugs tracked by strict xfail tests (test_admin_inputs.py), kept out so this test
-    guards everything else: a NUL character in any text reaching PostgreSQL, an offset >= 2**63.
-    """
-    sent = json.dumps(
-        [
-            case.path_parameters,
-            case.query,
-            case.body if isinstance(case.body, (dict, list, str)) else None,
-        ],
-        default=str,
-    )
-    if "\\u0000" in sent:
-        return True
-    offset = (case.query or {}).get("offset")
-    try:
-        return case.path == "/api/v1/users" and int(str(offset)) >= 2**63
-    except (TypeError, ValueError):
-        return False
-
-
 def test_openapi_fuzz_covers_every_operation() -> None:
     assert "GET /api/v1/auth/me" in LABELS and "GET /api/v1/health/db" in LABELS
     assert len(LABELS) >= 8
@@ -140,14 +118,13 @@ OPTIONAL_AUTH = frozenset({"GET /hello"})
 # JSON Schema does not express (a ban expiring in the past, a blank role, an empty PATCH).
 
 
-def _fastapi_body_parse_error(response: Any) -> bool:
-    """FastAPI's own 400 for an unparsable body: a string ``detail`` (tracked by an xfail test)."""
-    if response.status_code != 400:
-        return False
-    try:
-        return isinstance(response.json().get("detail"), str)
-    except ValueError:
-        return False
+def _repeats_a_query_parameter(case: Any) -> bool:
+    """A scalar query parameter sent several times: FastAPI reads the last one and ignores the
+    rest, so an invalid earlier value is not "invalid data accepted" (the last one is checked)."""
+    return any(
+        isinstance(value, (list, tuple)) and len(value) > 1
+        for value in (case.query or {}).values()
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,18 +153,19 @@ def test_openapi_operation_as_user_and_admin_no_server_error_and_conforms(
     def fuzz(case: Any, target: str | None) -> None:
         if target is not None and "user_id" in (case.path_parameters or {}):
             case.path_parameters["user_id"] = target
-        if _known_bug(case):
-            return
         for token in (fuzz_world.user_token, fuzz_world.admin_token):
             headers = {"Authorization": f"Bearer {token}"}
             response = case.call(headers=headers)
             assert response.status_code < 500, response.text[:300]
             assert "Traceback" not in response.text
-            if _fastapi_body_parse_error(response):
-                continue
             case.validate_response(
                 response,
-                checks=checks,
+                checks=[
+                    check
+                    for check in checks
+                    if check is not negative_data_rejection
+                    or not _repeats_a_query_parameter(case)
+                ],
                 headers=headers,
                 transport_kwargs={"headers": headers},
             )
