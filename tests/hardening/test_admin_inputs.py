@@ -99,3 +99,27 @@ def test_admin_unparsable_body_400_matches_declared_error_shape(
         },
     )
     assert_error_shape(response, 400)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "search=ada&search=bob",
+        "limit=1&limit=200",
+        "offset=0&sort_by=email&sort_by=name",
+    ],
+)
+def test_repeated_query_parameter_is_a_422_naming_it_not_silently_dropped(
+    raw_client: TestClient, world: World, query: str
+) -> None:
+    response = raw_client.get(
+        f"/api/v1/users?{query}", headers=bearer(world.root_session.token)
+    )
+    assert response.status_code == 422, response.text
+    repeated = {pair.split("=")[0] for pair in query.split("&")}
+    repeated = {name for name in repeated if query.count(f"{name}=") > 1}
+    assert repeated <= set(response.text.split('"')), response.text
+    single = raw_client.get(
+        "/api/v1/users?search=ada&limit=1", headers=bearer(world.root_session.token)
+    )
+    assert single.status_code == 200, single.text

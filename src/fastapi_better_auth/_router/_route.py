@@ -1,14 +1,17 @@
 """The route class of the library's routers: every error of ours answers in one shape.
 
 FastAPI answers a body it cannot decode with ``400 {"detail": "There was an error parsing the
-body"}``; on our routes that becomes ``400 INVALID_REQUEST`` in the documented shape. Routes of
-the app that mounts us are untouched: a plugin does not change other routes' errors.
+body"}``; on our routes that becomes ``400 INVALID_REQUEST`` in the documented shape. FastAPI also
+reads only the last of a query parameter sent several times and ignores the others; our routes
+refuse that with a 422 naming the parameter, so no value is silently dropped. Routes of the app
+that mounts us are untouched: a plugin does not change other routes' errors.
 """
 
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
@@ -25,6 +28,7 @@ class BetterAuthRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
+            _refuse_repeated_query_parameters(request)
             try:
                 return await handler(request)
             except HTTPException as exc:
@@ -34,3 +38,21 @@ class BetterAuthRoute(APIRoute):
                 raise
 
         return route_handler
+
+
+def _refuse_repeated_query_parameters(request: Request) -> None:
+    """A 422 for every query parameter sent more than once (every one of ours takes one value)."""
+    query = request.query_params
+    if len(query.multi_items()) == len(query):  # each name once: the usual case
+        return
+    raise RequestValidationError(
+        [
+            {
+                "type": "value_error",
+                "loc": ("query", name),
+                "msg": "Send this query parameter once.",
+                "input": query.getlist(name),
+            }
+            for name in sorted(set(query)) if len(query.getlist(name)) > 1
+        ]
+    )  # fmt: skip
