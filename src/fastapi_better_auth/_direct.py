@@ -85,7 +85,7 @@ class DirectReads:
         self._max_size = max_size
         self._pool: Any = None
         self._creating = asyncio.Lock()
-        self._sql: dict[int, tuple[Select[Any], str, tuple[str, ...]]] = {}
+        self._sql: dict[Select[Any], tuple[str, tuple[str, ...]]] = {}
 
     @staticmethod
     def supports(dialect: Dialect) -> bool:
@@ -93,12 +93,12 @@ class DirectReads:
         return dialect.name == "postgresql" and dialect.driver == "asyncpg"
 
     def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[str, ...]]:
-        found = self._sql.get(id(statement))
-        if found is None or found[0] is not statement:
+        found = self._sql.get(statement)
+        if found is None:
             compiled = statement.compile(dialect=self._dialect)
-            found = (statement, str(compiled), tuple(compiled.positiontup or ()))
-            self._sql[id(statement)] = found
-        return found[1], found[2]
+            found = (str(compiled), tuple(compiled.positiontup or ()))
+            self._sql[statement] = found
+        return found
 
     async def _get_pool(self) -> Any:
         if self._pool is None:

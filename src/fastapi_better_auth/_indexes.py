@@ -80,28 +80,27 @@ def list_indexes(naming: SchemaNaming, dialect: Dialect) -> list[ListIndex]:
     quote = dialect.identifier_preparer.quote
     table = naming.table("user")
     user_id = quote(naming.column("user", "id"))
+    # (field, name suffix, column list after the table, kind): sort indexes, then trigram ones
+    specs: list[tuple[str, str, str, Literal["btree", "trigram"]]] = [
+        (field, "id_idx", "({column}, " + user_id + ")", "btree")
+        for field in SORT_FIELDS
+    ]
+    if dialect.name == "postgresql":
+        specs += [
+            (field, "trgm_idx", "USING gin (lower({column}) gin_trgm_ops)", "trigram")
+            for field in SEARCH_FIELDS
+        ]
     indexes = []
-    for field_name in SORT_FIELDS:
+    for field_name, suffix, columns, kind in specs:
         column = naming.column("user", field_name)
         indexes.append(
             ListIndex(
-                name=_index_name(f"{table}_{column}_id_idx"),
+                name=_index_name(f"{table}_{column}_{suffix}"),
                 table=table,
-                definition=f"{quote(table)} ({quote(column)}, {user_id})",
-                kind="btree",
+                definition=f"{quote(table)} {columns.format(column=quote(column))}",
+                kind=kind,
             )
         )
-    if dialect.name == "postgresql":
-        for field_name in SEARCH_FIELDS:
-            column = naming.column("user", field_name)
-            indexes.append(
-                ListIndex(
-                    name=_index_name(f"{table}_{column}_trgm_idx"),
-                    table=table,
-                    definition=f"{quote(table)} USING gin (lower({quote(column)}) gin_trgm_ops)",
-                    kind="trigram",
-                )
-            )
     return indexes
 
 

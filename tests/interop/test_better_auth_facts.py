@@ -30,6 +30,7 @@ from fastapi_better_auth import SchemaNaming, _migrate
 from fastapi_better_auth.models import Session, User, get_models
 from tests.conftest import DATA
 from tests.interop.ba_server import BetterAuthServer, running_better_auth
+from tests.interop.flow import pg_database
 from tests.pg import PostgresServer
 from tests.schema_compare import (
     ddl_section,
@@ -111,16 +112,6 @@ async def our_upgrade(url: str) -> None:
         await engine.dispose()
 
 
-@contextlib.contextmanager
-def pg_db(postgres: PostgresServer, prefix: str) -> Iterator[str]:
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    postgres.psql(f"CREATE DATABASE {name}")
-    try:
-        yield name
-    finally:
-        postgres.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 def sign_up_and_in(
     server: BetterAuthServer, email: str, name: str = "Test User"
 ) -> tuple[dict[str, Any], str, str]:
@@ -148,7 +139,7 @@ class PgRig:
 @pytest.fixture(scope="module")
 def ba_pg(postgres: PostgresServer) -> Iterator[PgRig]:
     """Better-Auth (default config) on a PostgreSQL database it migrated itself."""
-    with pg_db(postgres, "ba_default") as db:
+    with pg_database(postgres, "ba_default") as db:
         server = BetterAuthServer(postgres.dsn(db))
         try:
             ddl = ddl_statements(server.migrate("--sql"))
@@ -227,7 +218,7 @@ def test_pg_token_header_and_jwks_default_eddsa(
 @pytest.mark.anyio
 async def test_pg_snake_plural_naming(postgres: PostgresServer) -> None:
     """``BA_NAMING=snake_plural`` (modelName "…s" + snake_case fields) vs ``use_plural`` + ``snake``."""
-    with pg_db(postgres, "ba_snake") as db:
+    with pg_database(postgres, "ba_snake") as db:
         server = BetterAuthServer(postgres.dsn(db), env={"BA_NAMING": "snake_plural"})
         try:
             ddl = ddl_statements(server.migrate("--sql"))
@@ -272,7 +263,7 @@ async def test_pg_snake_plural_naming(postgres: PostgresServer) -> None:
 @pytest.fixture(scope="module")
 def ba_on_our_pg(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
     """Better-Auth started (without its own migration) on a database our migration created."""
-    with pg_db(postgres, "ours") as db:
+    with pg_database(postgres, "ours") as db:
         asyncio.run(our_upgrade(postgres.url(db)))
         with running_better_auth(postgres.dsn(db), migrate=False) as server:
             yield server, db
