@@ -21,7 +21,7 @@ from ._errors import (
     SessionExpiredError,
     UserBannedError,
 )
-from ._jwks import JWKSVerifier
+from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
 from ._settings import BetterAuthSettings
 from .models import BetterAuthModels
@@ -101,6 +101,9 @@ class Authenticator:
         self._sessions: TTLCache[str, tuple[SessionInfo, AuthenticatedUser]] = TTLCache(
             ttl
         )
+        #: ``freshness="never"``: the identity a token's claims describe, by token. Read only
+        #: after the verifier accepted the token again on this request (signature, time, key).
+        self._snapshots: dict[str, AuthenticatedSession] = {}
 
     def forget(self) -> None:
         """Drop cached freshness checks (after a write that changes users or sessions)."""
@@ -124,9 +127,7 @@ class Authenticator:
             raise InvalidTokenError("token claim 'sid' is malformed")
         mode = self._settings.freshness
         if mode == "never":
-            result = AuthenticatedSession(
-                user=user_from_claims(claims), credential="jwt"
-            )
+            result = self._snapshot(token, claims)
         else:
             key = (claims["sub"], sid)
             cached = self._fresh.get(key) if mode == "cached" else None
@@ -136,6 +137,18 @@ class Authenticator:
         if result.session is not None:
             _check_session(result.session, _now())
         return self._admit(result)
+
+    def _snapshot(self, token: str, claims: dict[str, Any]) -> AuthenticatedSession:
+        """The identity in a verified token's claims, built once per token (it is frozen)."""
+        snapshot = self._snapshots.get(token)
+        if snapshot is None:
+            snapshot = AuthenticatedSession(
+                user=user_from_claims(claims), credential="jwt"
+            )
+            if len(self._snapshots) >= TOKEN_CACHE_SIZE:
+                del self._snapshots[next(iter(self._snapshots))]
+            self._snapshots[token] = snapshot
+        return snapshot
 
     async def _fresh_jwt_identity(
         self, user_id: str, sid: str | None
