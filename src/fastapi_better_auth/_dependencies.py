@@ -92,7 +92,7 @@ def runtime_of(request: Request) -> BetterAuth:
         ConfigurationError: the lifespan did not run (the router is not included, or the
             app runs without its lifespan, as a ``TestClient`` used outside ``with``).
     """
-    auth = getattr(request.state, STATE_KEY, None)
+    auth = request.scope.get("state", {}).get(STATE_KEY)  # request.state's own dict
     if not isinstance(auth, BetterAuth):
         raise ConfigurationError(
             "BetterAuth is not set up: include better_auth_router() in the app and run its lifespan"
@@ -186,7 +186,7 @@ async def _authenticate(
         kind = "bearer" if "authorization" in request.headers else "cookie"
         log_failure(error, kind)
         raise to_http_exception(error) from error
-    if identity is not None:
+    if identity is not None and logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "better_auth.authenticated",
             extra={"user_id": identity.user.id, "credential": identity.credential},
@@ -218,26 +218,26 @@ class CredentialGuard(SecurityBase):
 
 
 class SessionGuard(CredentialGuard):
-    """:data:`current_session`'s type."""
+    """`current_session`'s type."""
 
     async def __call__(self, request: Request) -> AuthenticatedSession:
-        """The caller's identity; see :data:`current_session`."""
+        """The caller's identity; see `current_session`."""
         return await _required(request)
 
 
 class UserGuard(CredentialGuard):
-    """:data:`current_user`'s type."""
+    """`current_user`'s type."""
 
     async def __call__(self, request: Request) -> AuthenticatedUser:
-        """The caller's user; see :data:`current_user`."""
+        """The caller's user; see `current_user`."""
         return (await _required(request)).user
 
 
 class OptionalUserGuard(CredentialGuard):
-    """:data:`optional_user`'s type."""
+    """`optional_user`'s type."""
 
     async def __call__(self, request: Request) -> AuthenticatedUser | None:
-        """The caller's user or None; see :data:`optional_user`."""
+        """The caller's user or None; see `optional_user`."""
         identity = await _authenticate(request, runtime_of(request))
         return None if identity is None else identity.user
 
@@ -254,7 +254,7 @@ unavailable.
 CurrentSession = Annotated[AuthenticatedSession, Depends(current_session)]
 
 current_user = UserGuard()
-"""The authenticated, not banned user (a frozen snapshot of their row); errors as :data:`current_session`."""
+"""The authenticated, not banned user (a frozen snapshot of their row); errors as `current_session`."""
 
 CurrentUser = Annotated[AuthenticatedUser, Depends(current_user)]
 

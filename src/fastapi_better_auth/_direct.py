@@ -57,6 +57,15 @@ def _broken_connection_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+async def _keep_session(_connection: Any) -> None:
+    """A released connection needs no reset query: these reads set, lock, listen and open nothing.
+
+    asyncpg's default reset (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``) is a
+    second round trip per read; with ``reset=`` given, asyncpg still rolls back a transaction
+    left open and drops listeners before calling this.
+    """
+
+
 async def _text_uuids(connection: Any) -> None:
     # ids are strings everywhere in the library, as SQLAlchemy's Uuid(as_uuid=False) gives them
     await connection.set_type_codec(
@@ -111,6 +120,7 @@ class DirectReads:
                         *args, **options, min_size=0, max_size=self._max_size,
                         statement_cache_size=self._statement_cache_size,
                         record_class=_row_class(), init=_text_uuids,
+                        reset=_keep_session,
                     )  # fmt: skip
         return self._pool
 

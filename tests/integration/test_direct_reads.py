@@ -185,3 +185,21 @@ async def test_start_opens_a_connection_and_never_fails_on_the_database(
         assert unreachable._direct is not None
         with pytest.raises(DatabaseUnavailableError):
             await _store.user_by_id(unreachable.read_row, unreachable.models, "u" * 32)
+
+
+async def test_direct_reads_send_one_statement_per_read_and_no_reset_query(
+    pg_url: str,
+) -> None:
+    """asyncpg's default release runs ``RESET ALL`` & co.: a second round trip per read."""
+    user_id, session_id, token = await _seed(pg_url, {})
+    sent: list[str] = []
+    async with BetterAuth(_settings(pg_url, database_pool_size=1)) as auth:
+        assert auth._direct is not None
+        pool = await auth._direct._get_pool()
+        async with pool.acquire() as connection:  # the pool's only connection
+            connection.add_query_logger(lambda record: sent.append(record.query))
+        sent.clear()
+        found = await _hot_reads(auth, user_id, session_id, token)
+        assert found[0] is not None and found[3] is None
+        assert len(sent) == 4, sent
+        assert not any("RESET" in query or "UNLISTEN" in query for query in sent)
