@@ -193,6 +193,7 @@ def _macro(servers: dict[str, Any], repeated: Any, many: Any, pool: Any, issuer:
             Scenario("always_dist", f"`CurrentUser`, freshness=always, {distinct} distinct tokens", always, "/protected", many),
             Scenario("me_never", "`/api/v1/auth/me`, freshness=never (200 users)", never, "/api/v1/auth/me", pool),
             Scenario("me_cached", "`/api/v1/auth/me`, freshness=cached (200 users)", servers["cached"], "/api/v1/auth/me", pool),
+            Scenario("raw_me_noreset", "reference: verify + raw asyncpg `SELECT`, pool without reset query (200 users)", always, "/raw/me-noreset", pool),
         ]  # fmt: skip
     for peer, name in (
         ("bridge", "fastapi-better-auth-bridge"),
@@ -239,6 +240,7 @@ def _macro(servers: dict[str, Any], repeated: Any, many: Any, pool: Any, issuer:
         ("never_rep", "betterauth_rep", "", None),
         ("never_dist", "betterauth_dist", "", None),
         ("me_always", "raw_me", "≥ 1.0×", 1.0),
+        ("me_always", "raw_me_noreset", "", None),
         ("me_cached", "raw_me", "", None),
         ("me_never", "raw_me", "", None),
     ]

@@ -8,7 +8,9 @@ Configured by environment: ``BENCH_ORIGIN`` (Better-Auth's origin, JWKS served t
 - ``/protected``: ``CurrentUser`` (this library);
 - ``/pyjwt``: an inline PyJWT EdDSA check (the issue's reference, key fetched at startup);
 - ``/raw/me``: the same ``JWKSVerifier`` + one asyncpg ``SELECT … FROM "user" WHERE id=$1``,
-  the reference for ``/api/v1/auth/me`` with the freshness check;
+  the reference for ``/api/v1/auth/me`` with the freshness check (asyncpg's default pool, which
+  sends a reset query when a connection is released);
+- ``/raw/me-noreset``: the same on a pool without that reset query, as the library's reads run;
 - ``/api/v1/...``: the library's router.
 """
 
@@ -33,6 +35,10 @@ _USER_SQL = (
 )
 
 
+async def _no_reset(_connection: Any) -> None:
+    """A pool release without asyncpg's reset query (what the library's direct reads do)."""
+
+
 def _bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -42,7 +48,13 @@ def _bearer(request: Request) -> str:
 
 def create_app() -> FastAPI:
     origin = os.environ["BENCH_ORIGIN"]
-    dsn = os.environ.get("BENCH_DSN")
+    # the raw references are measured on the freshness=always server only: only it opens their
+    # pools (2 × 10 connections; PostgreSQL allows 100 in all)
+    dsn = (
+        os.environ.get("BENCH_DSN")
+        if os.environ.get("BENCH_FRESHNESS") == "always"
+        else None
+    )
     settings = BetterAuthSettings.load(
         url=origin,
         database_url=os.environ["BENCH_DB_URL"],
@@ -55,14 +67,18 @@ def create_app() -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         with urllib.request.urlopen(f"{origin}/api/auth/jwks", timeout=5) as response:  # noqa: S310
             state["pyjwt_key"] = jwt.PyJWK(json.load(response)["keys"][-1]).key
-        state["pool"] = None
+        state["pool"] = state["pool_noreset"] = None
         if dsn:
             state["pool"] = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
+            state["pool_noreset"] = await asyncpg.create_pool(
+                dsn, min_size=10, max_size=10, reset=_no_reset
+            )
         try:
             yield
         finally:
-            if state["pool"] is not None:
-                await state["pool"].close()
+            for pool in (state["pool"], state["pool_noreset"]):
+                if pool is not None:
+                    await pool.close()
 
     app = FastAPI(lifespan=lifespan)
     app.include_router(better_auth_router(settings))
@@ -97,10 +113,9 @@ def create_app() -> FastAPI:
     ) -> dict[str, str]:
         return {"id": claims["sub"]}
 
-    @app.get("/raw/me")
-    async def raw_me(request: Request) -> AuthenticatedUser:
+    async def raw_user(request: Request, pool: Any) -> AuthenticatedUser:
         claims = await request.state.better_auth.verifier.verify(_bearer(request))
-        row = await state["pool"].fetchrow(_USER_SQL, claims["sub"])
+        row = await pool.fetchrow(_USER_SQL, claims["sub"])
         if row is None:
             raise HTTPException(401, "The user no longer exists.")
         user = AuthenticatedUser(
@@ -119,5 +134,13 @@ def create_app() -> FastAPI:
         if is_banned(user):
             raise HTTPException(403, "banned")
         return user
+
+    @app.get("/raw/me")
+    async def raw_me(request: Request) -> AuthenticatedUser:
+        return await raw_user(request, state["pool"])
+
+    @app.get("/raw/me-noreset")
+    async def raw_me_noreset(request: Request) -> AuthenticatedUser:
+        return await raw_user(request, state["pool_noreset"])
 
     return app
