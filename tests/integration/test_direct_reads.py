@@ -203,3 +203,21 @@ async def test_direct_reads_send_one_statement_per_read_and_no_reset_query(
         assert found[0] is not None and found[3] is None
         assert len(sent) == 4, sent
         assert not any("RESET" in query or "UNLISTEN" in query for query in sent)
+
+
+async def test_direct_reads_answer_unavailable_when_no_connection_frees_up(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exhausted pool (every connection stuck) is a 503 after the wait, never a hang."""
+    from fastapi_better_auth import _direct
+
+    user_id, _, _ = await _seed(pg_url, {})
+    monkeypatch.setattr(_direct, "ACQUIRE_TIMEOUT", 0.2)
+    async with BetterAuth(_settings(pg_url, database_pool_size=1)) as auth:
+        assert auth._direct is not None
+        pool = await auth._direct._get_pool()
+        async with pool.acquire():  # hold the only connection
+            with pytest.raises(DatabaseUnavailableError):
+                await _store.user_by_id(auth.read_row, auth.models, user_id)
+        found = await _store.user_by_id(auth.read_row, auth.models, user_id)
+        assert found is not None and found.id == user_id
