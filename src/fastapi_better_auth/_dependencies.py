@@ -177,9 +177,10 @@ async def _identify(request: Request, auth: BetterAuth) -> AuthenticatedSession 
     return None
 
 
-async def _authenticate(
-    request: Request, auth: BetterAuth
-) -> AuthenticatedSession | None:
+async def _authenticate(request: Request) -> AuthenticatedSession | None:
+    auth = runtime_of(
+        request
+    )  # outside the try: a missing lifespan is not a refused credential
     try:
         identity = await _identify(request, auth)
     except BetterAuthError as error:
@@ -195,7 +196,7 @@ async def _authenticate(
 
 
 async def _required(request: Request) -> AuthenticatedSession:
-    identity = await _authenticate(request, runtime_of(request))
+    identity = await _authenticate(request)
     if identity is None:
         error = AuthenticationError()
         log_failure(error, "none")
@@ -238,7 +239,7 @@ class OptionalUserGuard(CredentialGuard):
 
     async def __call__(self, request: Request) -> AuthenticatedUser | None:
         """The caller's user or None; see `optional_user`."""
-        identity = await _authenticate(request, runtime_of(request))
+        identity = await _authenticate(request)
         return None if identity is None else identity.user
 
 

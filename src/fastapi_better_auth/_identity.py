@@ -9,6 +9,7 @@ Framework-free: the FastAPI boundary only extracts credentials and maps errors t
 
 import hashlib
 import logging
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -103,7 +104,9 @@ class Authenticator:
         )
         #: ``freshness="never"``: the identity a token's claims describe, by token. Read only
         #: after the verifier accepted the token again on this request (signature, time, key).
-        self._snapshots: dict[str, AuthenticatedSession] = {}
+        self._snapshots: TTLCache[str, AuthenticatedSession] = TTLCache(
+            math.inf, TOKEN_CACHE_SIZE
+        )
 
     def forget(self) -> None:
         """Drop cached freshness checks (after a write that changes users or sessions)."""
@@ -145,9 +148,7 @@ class Authenticator:
             snapshot = AuthenticatedSession(
                 user=user_from_claims(claims), credential="jwt"
             )
-            if len(self._snapshots) >= TOKEN_CACHE_SIZE:
-                del self._snapshots[next(iter(self._snapshots))]
-            self._snapshots[token] = snapshot
+            self._snapshots.set(token, snapshot)
         return snapshot
 
     async def _fresh_jwt_identity(
