@@ -124,7 +124,8 @@ class Cursor:
                 text + "=" * (-len(text) % 4), altchars=b"-_", validate=True
             )
             data = json.loads(raw.decode())
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        # RecursionError: a cursor nested past the JSON parser's depth limit (Python < 3.13)
+        except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InvalidCursorError("Not a cursor returned by this API.") from exc
         if not (
             isinstance(data, list)

@@ -82,8 +82,10 @@ def _cache_seconds(cache_control: str | None, settings: BetterAuthSettings) -> f
     for directive in (cache_control or "").split(","):
         name, _, value = directive.strip().partition("=")
         name = name.strip().lower()
-        if name == "max-age" and value.strip().strip('"').isdigit():
-            seconds: float = int(value.strip().strip('"')[:12])
+        value = value.strip().strip('"')
+        # HTTP's DIGIT is ASCII only: str.isdigit() also accepts "²", which int() refuses
+        if name == "max-age" and value.isascii() and value.isdigit():
+            seconds: float = int(value[:12])
         elif name in {"no-cache", "no-store"}:
             seconds = 0
         else:

@@ -117,7 +117,11 @@ class BetterAuth:
 
     def _create_engine(self) -> AsyncEngine:
         url = self.settings.sqlalchemy_url
-        options: dict[str, object] = {"echo": self.settings.database_echo}
+        # echo shows the SQL only: bound values include session tokens, never logged
+        options: dict[str, object] = {
+            "echo": self.settings.database_echo,
+            "hide_parameters": True,
+        }
         if url.startswith("postgresql"):
             options.update(
                 pool_size=self.settings.database_pool_size,

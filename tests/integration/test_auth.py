@@ -593,3 +593,30 @@ def test_accounts_with_database_down_answers_503(
         response = client.get("/api/v1/auth/accounts", headers=_bearer(token))
     assert response.status_code == 503
     assert response.json()["detail"]["code"] == "DATABASE_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("direct_reads", [False, True])
+def test_database_echo_never_logs_a_session_token(
+    world: World,
+    issuer: TokenIssuer,
+    caplog: pytest.LogCaptureFixture,
+    direct_reads: bool,
+) -> None:
+    """``BETTER_AUTH_DATABASE_ECHO`` shows the SQL, never its bound values (tokens among them)."""
+    assert issuer.issuer is not None
+    settings = settings_for(
+        issuer.issuer,
+        world.url,
+        database_echo=True,
+        database_direct_reads=direct_reads,
+    )
+    token = world.alice_session.token
+    with caplog.at_level(logging.INFO), client_for(settings) as client:
+        response = client.get("/api/v1/auth/session", headers=_bearer(token))
+        assert response.status_code == 200, response.text
+        listed = client.get(
+            f"/api/v1/users/{world.alice.id}/sessions", headers=_bearer(token)
+        )
+        assert listed.status_code == 200, listed.text
+    assert any(r.name.startswith("sqlalchemy.engine") for r in caplog.records)
+    assert token not in caplog.text

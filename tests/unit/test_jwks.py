@@ -967,6 +967,9 @@ async def test_warm_jwks_down_returns_false_then_true(
         ("no-store", 60),
         ("no-cache, max-age=500", 60),
         ("max-age=abc", 300),
+        # str.isdigit() digits that int() refuses: were a failed start
+        ("max-age=1\u00b2", 300),
+        ("max-age=12\u00b3", 300),
         ("private", 300),
     ],
 )
