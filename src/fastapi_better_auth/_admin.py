@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Text,
     and_,
@@ -23,6 +24,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from ._errors import (
     BetterAuthError,
@@ -81,17 +85,41 @@ def escape_like(text: str) -> str:
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
+class contains_text(FunctionElement[bool]):
+    """``haystack`` contains ``needle``, byte for byte: case-sensitive on every database.
+
+    Not ``LIKE``: SQLite's is case-insensitive for ASCII, and Better-Auth compares roles exactly.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(contains_text)
+def _contains_text(element: contains_text, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack, needle = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(strpos({haystack}, {needle}) > 0)"
+
+
+@compiles(contains_text, "sqlite")
+def _contains_text_sqlite(
+    element: contains_text, compiler: SQLCompiler, **kw: Any
+) -> str:
+    haystack, needle = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(instr({haystack}, {needle}) > 0)"
+
+
 def has_role(
     models: BetterAuthModels, role: str, default_role: str
 ) -> ColumnElement[bool]:
-    """Rows whose comma-joined ``role`` holds ``role`` (an empty column counts as ``default_role``)."""
+    """Rows whose comma-joined ``role`` holds ``role`` exactly (an empty column counts as ``default_role``).
+
+    Better-Auth's rule, :func:`~fastapi_better_auth._schemas.parse_roles`: split on ``,``,
+    untrimmed, case-sensitive.
+    """
     column = models.user.role
-    padded = (
-        literal(",", Text)
-        + func.replace(column, " ", "", type_=Text)
-        + literal(",", Text)
-    )
-    clause: ColumnElement[bool] = padded.like(f"%,{escape_like(role)},%", escape="/")
+    padded = literal(",", Text) + column + literal(",", Text)
+    clause: ColumnElement[bool] = contains_text(padded, f",{role},")
     if role == default_role:
         clause = or_(clause, column.is_(None), column == "")
     return clause

@@ -40,7 +40,6 @@ from ._schemas import (
     AuthenticatedSession,
     AuthenticatedUser,
     ErrorResponse,
-    parse_roles,
 )
 
 logger = logging.getLogger(__name__)
@@ -334,11 +333,17 @@ def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Authenticated
     The same roles, in any order, give the same object, so ``dependency_overrides`` works.
 
     Raises:
-        ValueError: no role, or a blank one, was given.
+        TypeError: a role is not a string (``require_role(["a", "b"])`` instead of ``("a", "b")``).
+        ValueError: no role, or a blank one, one with a comma or surrounding spaces.
     """
-    cleaned = parse_roles(",".join(roles))
-    if not roles or len(cleaned) != len(set(roles)):
-        raise ValueError(
-            "require_role() needs one or more non-blank role names without commas"
+    if not all(isinstance(role, str) for role in roles):
+        raise TypeError(
+            "require_role() takes role names as separate arguments: "
+            "require_role('editor', 'admin'), or require_role(*roles) for a list"
         )
-    return _role_guard(cleaned)
+    if not roles or any(not r or r != r.strip() or "," in r for r in roles):
+        raise ValueError(
+            "require_role() needs one or more role names without commas or surrounding "
+            "spaces (Better-Auth compares roles exactly)"
+        )
+    return _role_guard(frozenset(roles))

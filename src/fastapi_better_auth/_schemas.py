@@ -123,10 +123,14 @@ class HealthStatus(BaseModel):
 
 
 def parse_roles(role: str | None) -> frozenset[str]:
-    """Split Better-Auth's comma-joined ``role`` column, ignoring blanks and spaces."""
+    """Split Better-Auth's comma-joined ``role`` column exactly as its admin plugin does.
+
+    ``role.split(",")``: no trimming, case-sensitive, so ``"user, admin"`` holds ``" admin"``,
+    which is no admin to Better-Auth and must be none here (empty: no roles, the default applies).
+    """
     if not role:
         return frozenset()
-    return frozenset(part.strip() for part in role.split(",") if part.strip())
+    return frozenset(role.split(","))
 
 
 def join_roles(roles: list[str] | tuple[str, ...]) -> str:

@@ -539,6 +539,12 @@ def test_require_role_returns_the_same_dependency_for_the_same_roles() -> None:
         require_role()
     with pytest.raises(ValueError, match="role"):
         require_role("a,b")
+    with pytest.raises(ValueError, match="surrounding spaces"):
+        require_role(" admin")
+    with pytest.raises(ValueError, match="role"):
+        require_role("a", "")
+    with pytest.raises(TypeError, match=r"require_role\('editor', 'admin'\)"):
+        require_role(["a", "b"])  # type: ignore[arg-type]
 
 
 def test_malformed_sid_claim_is_refused(

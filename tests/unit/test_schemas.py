@@ -13,7 +13,10 @@ from fastapi_better_auth._schemas import join_roles, parse_roles
         ("", set()),
         ("admin", {"admin"}),
         ("user,admin", {"user", "admin"}),
-        (" a , ,b ", {"a", "b"}),
+        # Better-Auth's admin plugin: split(","), untrimmed and case-sensitive
+        (" a , ,b ", {" a ", " ", "b "}),
+        ("user, admin", {"user", " admin"}),
+        ("ADMIN", {"ADMIN"}),
     ],
 )
 def test_parse_roles_splits_comma_joined_roles(
