@@ -22,6 +22,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -158,9 +159,17 @@ async def lock_active_admins(
 
     On PostgreSQL ``SELECT … FOR UPDATE``, in id order so that concurrent callers queue
     instead of deadlocking: of two transactions demoting the last two admins, the second
-    re-reads after the first commits and sees one admin left. SQLite serialises writers.
+    re-reads after the first commits and sees one admin left. SQLite has no row locks and
+    begins transactions deferred, so both would read two admins first: there a write that
+    changes nothing takes the database's write lock before the read, and the second caller
+    waits (busy timeout) until the first commits.
     """
     user = models.user
+    if db.get_bind().dialect.name == "sqlite":
+        await db.execute(
+            update(user).where(false()).values(id=user.id),
+            execution_options={"synchronize_session": False},
+        )
     query = (
         select(user.id)
         .where(is_admin_clause(models, settings), not_(banned_now(models, now)))

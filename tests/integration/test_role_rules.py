@@ -130,3 +130,62 @@ def test_the_sql_role_predicate_agrees_with_parse_roles(db_url: str) -> None:
             user.email for user in users if role in (parse_roles(user.role) or {"user"})
         }
         assert run(_matches(db_url, role)) == expected, role
+
+
+def _crossfire(url: str, origin: str) -> list[int]:
+    """Two admins demote each other in the same instant, over HTTP; the answers' statuses.
+
+    Two threads share one started ``TestClient``, so both requests run at once on its loop.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers import run
+
+    first = make_user(name="A", email="a@example.com", role="admin")
+    second = make_user(name="B", email="b@example.com", role="admin")
+    sessions = [make_session(first), make_session(second)]
+    run(_seed_async(url, first, second, *sessions))
+    pairs = [(second, sessions[0]), (first, sessions[1])]
+    with (
+        TestClient(admin_app(settings_for(origin, url))) as client,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        answers = list(
+            pool.map(
+                lambda pair: client.put(
+                    f"/api/v1/users/{pair[0].id}/role",
+                    headers=_bearer(pair[1].token),
+                    json={"role": "user"},
+                ),
+                pairs,
+            )
+        )
+    return sorted(answer.status_code for answer in answers)
+
+
+async def _seed_async(url: str, *rows: object) -> None:
+    from sqlalchemy import delete
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from fastapi_better_auth import _migrate
+
+    engine = create_async_engine(url)
+    try:
+        await _migrate.upgrade(engine)
+        async with AsyncSession(engine, expire_on_commit=False) as db, db.begin():
+            await db.execute(delete(Session))
+            await db.execute(delete(User))
+            for row in rows:
+                db.add(row)
+                await db.flush()
+    finally:
+        await engine.dispose()
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    db_url: str, issuer: TokenIssuer
+) -> None:
+    """SQLite has no ``FOR UPDATE``: the admin count must still be serialised there."""
+    assert issuer.issuer is not None
+    for _ in range(4):
+        assert _crossfire(db_url, issuer.issuer) == [200, 409]
