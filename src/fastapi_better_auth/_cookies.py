@@ -15,7 +15,6 @@ from urllib.parse import unquote
 __all__ = [
     "bearer_session_token",
     "looks_like_jwt",
-    "session_cookie_names",
     "sign_token",
     "verify_signed_token",
 ]
@@ -77,11 +76,6 @@ def verify_signed_token(value: str, secret: str) -> str | None:
         if hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii"))
         else None
     )
-
-
-def session_cookie_names(prefix: str) -> tuple[str, str]:
-    """The session cookie's names: plain, and with the ``__Secure-`` prefix Better-Auth uses under https."""
-    return f"{prefix}.session_token", f"__Secure-{prefix}.session_token"
 
 
 def looks_like_jwt(value: str) -> bool:

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ._cookies import (
     bearer_session_token,
     looks_like_jwt,
-    session_cookie_names,
     verify_signed_token,
 )
 from ._errors import (
@@ -158,10 +157,8 @@ async def _identify(request: Request, auth: BetterAuth) -> AuthenticatedSession 
         if raw is None:
             raise InvalidSessionError()
         return await auth.authenticator.from_session_token(raw, "bearer")
-    for name in session_cookie_names(auth.settings.cookie_prefix)[::-1]:
-        cookie = request.cookies.get(name)
-        if cookie is None:
-            continue
+    cookie = request.cookies.get(auth.settings.session_cookie_name)
+    if cookie is not None:
         _check_origin(request, auth)
         secret = auth.settings.secret
         if secret is None:

@@ -121,6 +121,13 @@ class BetterAuthSettings(BaseSettings):
     freshness_cache_seconds: float = Field(default=5.0, ge=0)
 
     cookie_prefix: str = "better-auth"
+    secure_cookies: bool | None = Field(
+        default=None,
+        description=(
+            "Better-Auth's advanced.useSecureCookies: the session cookie is read under its "
+            "__Secure- name only. Default: whether url is https, as Better-Auth decides."
+        ),
+    )
     trusted_origins: StrSet = frozenset()
 
     admin_roles: StrSet = frozenset({"admin"})
@@ -221,6 +228,14 @@ class BetterAuthSettings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The async SQLAlchemy URL of ``database_url``."""
         return async_database_url(self.database_url.get_secret_value())
+
+    @property
+    def session_cookie_name(self) -> str:
+        """The one session cookie name Better-Auth sets, and so the only one read."""
+        secure = self.secure_cookies
+        if secure is None:
+            secure = str(self.url).startswith("https://")
+        return f"{'__Secure-' if secure else ''}{self.cookie_prefix}.session_token"
 
     @property
     def all_trusted_origins(self) -> frozenset[str]:

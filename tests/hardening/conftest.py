@@ -143,3 +143,11 @@ __all__ = [
     "assert_error_shape",
     "bearer",
 ]
+
+
+@pytest.fixture(scope="module")
+def secure_client(world: World, keys: Keys) -> Iterator[TestClient]:
+    """The guarded app as an https deployment sees cookies (``secure_cookies``)."""
+    settings = settings_for(keys.origin, world.url, secure_cookies=True)
+    with client_for(settings) as client:
+        yield client

@@ -828,7 +828,6 @@ def _cookie_cases(world: World) -> dict[str, bytes]:
         "many-cookies-invalid": "; ".join(f"c{i}=v{i}" for i in range(2000)).encode()
         + f"; {COOKIE}=garbage".encode(),
         "same-name-twice": f"{COOKIE}=garbage; {COOKIE}=garbage2".encode(),
-        "secure-invalid": f"{SECURE_COOKIE}=garbage".encode(),
         "no-equals": COOKIE.encode(),
         "semicolons-only": b";;;;;",
     }
@@ -840,7 +839,7 @@ COOKIE_CASE_NAMES = [
     "percent-malformed", "percent-nul", "percent-overlong-utf8", "percent-lone-surrogate",
     "double-encoded", "sql-injection", "nul-byte", "control-bytes", "latin1-bytes", "utf8-bytes",
     "huge-8k", "huge-1mb", "huge-signed-shape", "many-cookies-invalid",
-    "same-name-twice", "secure-invalid",
+    "same-name-twice",
 ]  # fmt: skip
 
 
@@ -872,17 +871,37 @@ def test_session_cookie_valid_among_two_thousand_others_authenticates(
     assert response.json()["id"] == world.alice.id
 
 
-def test_session_cookie_plain_cookie_cannot_shadow_secure_cookie(
-    client: TestClient, world: World
+def test_session_cookie_a_planted_cookie_of_the_other_name_is_ignored(
+    client: TestClient, secure_client: TestClient, world: World
 ) -> None:
-    """Cookie tossing: a plain cookie planted by a sibling subdomain loses to ``__Secure-``."""
+    """Cookie tossing: only the name Better-Auth sets is read. Under secure cookies a plain
+    cookie planted by a sibling subdomain (another user's valid session: login CSRF) is
+    ignored; on http a planted ``__Secure-`` garbage cookie cannot shadow the real one."""
     _, alice = session_cookie(world.alice_session.token, SECRET, secure=True)
     _, root = session_cookie(world.root_session.token, SECRET)
-    response = client.get(
+    tossed = secure_client.get(
         "/me", headers={"Cookie": f"{COOKIE}={root}; {SECURE_COOKIE}={alice}"}
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["id"] == world.alice.id
+    assert tossed.status_code == 200, tossed.text
+    assert tossed.json()["id"] == world.alice.id
+    planted = secure_client.get("/me", headers={"Cookie": f"{COOKIE}={root}"})
+    assert assert_error_shape(planted, 401)["code"] == "NOT_AUTHENTICATED"
+    shadow = client.get(
+        "/me", headers={"Cookie": f"{SECURE_COOKIE}=garbage; {COOKIE}={root}"}
+    )
+    assert shadow.status_code == 200, shadow.text
+    assert shadow.json()["id"] == world.root.id
+
+
+@pytest.mark.parametrize("case", COOKIE_CASE_NAMES)
+def test_secure_session_cookie_attack_corpus_refused_401(
+    secure_client: TestClient, world: World, case: str
+) -> None:
+    """The same corpus under the ``__Secure-`` name an https deployment reads."""
+    cookie = _cookie_cases(world)[case].replace(COOKIE.encode(), SECURE_COOKIE.encode())
+    response = secure_client.get("/me", headers=[(b"cookie", cookie)])
+    detail = assert_error_shape(response, 401)
+    assert detail["code"] == "INVALID_SESSION"
 
 
 # --- bearer session tokens (Better-Auth's bearer plugin) ---------------------------------

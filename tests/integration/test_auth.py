@@ -123,10 +123,36 @@ def test_session_cookie_authenticates_and_writes_need_trusted_origin(
     )
 
 
-def test_secure_prefixed_cookie_is_read(client: TestClient, world: World) -> None:
-    name, value = session_cookie(world.alice_session.token, SECRET, secure=True)
-    client.cookies.set(name, value)
-    assert client.get("/me").json()["name"] == "Alice"
+@pytest.mark.parametrize(
+    ("url", "secure_cookies", "read"),
+    [
+        ("http://127.0.0.1:3005", None, "plain"),
+        ("https://auth.example.com", None, "secure"),
+        ("http://127.0.0.1:3005", True, "secure"),
+        ("https://auth.example.com", False, "plain"),
+    ],
+)
+def test_only_the_cookie_name_better_auth_sets_is_read(
+    world: World, url: str, secure_cookies: bool | None, read: str
+) -> None:
+    """Better-Auth names its cookie once: ``__Secure-`` under an https URL (or
+    ``useSecureCookies``), plain otherwise, and reads only that name; so do we. On https a
+    plain cookie (planted from a sibling subdomain: login CSRF) is no credential, and on http a
+    planted ``__Secure-`` cookie cannot shadow the real one."""
+    settings = settings_for(url, world.url, secure_cookies=secure_cookies)
+    _, alice = session_cookie(world.alice_session.token, SECRET)
+    plain, secure = "better-auth.session_token", "__Secure-better-auth.session_token"
+    wanted, other = (secure, plain) if read == "secure" else (plain, secure)
+    with client_for(settings) as client:
+        only_other = client.get("/me", headers={"Cookie": f"{other}={alice}"})
+        both = client.get(
+            "/me", headers={"Cookie": f"{other}=garbage; {wanted}={alice}"}
+        )
+        only_wanted = client.get("/me", headers={"Cookie": f"{wanted}={alice}"})
+    assert only_other.status_code == 401, only_other.text
+    assert only_other.json()["detail"]["code"] == "NOT_AUTHENTICATED"
+    assert both.status_code == 200, both.text
+    assert only_wanted.json()["name"] == "Alice"
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fastapi_better_auth import BetterAuthSettings
 from fastapi_better_auth._cookies import (
     bearer_session_token,
     looks_like_jwt,
-    session_cookie_names,
     sign_token,
     verify_signed_token,
 )
@@ -89,7 +89,7 @@ def test_verify_signed_token_url_encoded_cookie_returns_raw(
 def test_verify_signed_token_get_session_cookie_returns_session_token() -> None:
     cookie = GET_SESSION["with_cookie"]["request"]["headers"]["cookie"]
     name, _, value = cookie.partition("=")
-    assert name == session_cookie_names("better-auth")[0]
+    assert name == "better-auth.session_token"
     assert (
         verify_signed_token(value, SECRET)
         == GET_SESSION["with_cookie"]["body"]["session"]["token"]
@@ -189,15 +189,31 @@ def test_sign_token_empty_secret_raises() -> None:
         sign_token("token", "")
 
 
-def test_session_cookie_names_default_and_custom_prefix() -> None:
-    assert session_cookie_names("better-auth") == (
-        "better-auth.session_token",
-        "__Secure-better-auth.session_token",
+@pytest.mark.parametrize(
+    ("url", "prefix", "secure", "name"),
+    [
+        ("http://127.0.0.1:3005", "better-auth", None, "better-auth.session_token"),
+        (
+            "https://a.example",
+            "better-auth",
+            None,
+            "__Secure-better-auth.session_token",
+        ),
+        ("https://a.example", "my-app", None, "__Secure-my-app.session_token"),
+        ("http://127.0.0.1:3005", "my-app", True, "__Secure-my-app.session_token"),
+        ("https://a.example", "better-auth", False, "better-auth.session_token"),
+    ],
+)
+def test_session_cookie_name_follows_better_auth(
+    url: str, prefix: str, secure: bool | None, name: str
+) -> None:
+    settings = BetterAuthSettings.load(
+        url=url,
+        database_url="sqlite:///x.db",
+        cookie_prefix=prefix,
+        secure_cookies=secure,
     )
-    assert session_cookie_names("my-app") == (
-        "my-app.session_token",
-        "__Secure-my-app.session_token",
-    )
+    assert settings.session_cookie_name == name
 
 
 @pytest.mark.parametrize(
