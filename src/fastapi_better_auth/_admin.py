@@ -65,20 +65,25 @@ def audit(
 
 
 @contextmanager
-def audited(action: str, actor: str | None, target: str | None) -> Iterator[None]:
-    """Log the block's outcome: ``success``, ``denied`` (a refusal we chose) or ``error``."""
+def audited(
+    action: str, actor: str | None, target: str | None, **context: Any
+) -> Iterator[None]:
+    """Log the block's outcome: ``success``, ``denied`` (a refusal we chose) or ``error``.
+
+    ``context`` (the request id, the impersonating admin) goes on every line.
+    """
     try:
         yield
     except _DENIED as error:
-        audit(action, actor, target, "denied", reason=error.code.value)
+        audit(action, actor, target, "denied", reason=error.code.value, **context)
         raise
     except BetterAuthError as error:
-        audit(action, actor, target, "error", reason=error.code.value)
+        audit(action, actor, target, "error", reason=error.code.value, **context)
         raise
     except Exception as error:  # logged and re-raised: a bug stays a 500
-        audit(action, actor, target, "error", reason=type(error).__name__)
+        audit(action, actor, target, "error", reason=type(error).__name__, **context)
         raise
-    audit(action, actor, target, "success")
+    audit(action, actor, target, "success", **context)
 
 
 def escape_like(text: str) -> str:

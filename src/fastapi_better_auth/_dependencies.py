@@ -36,6 +36,7 @@ from ._errors import (
 from ._identity import log_failure
 from ._runtime import BetterAuth
 from ._schemas import (
+    IDENTITY_STATE_KEY,
     AuthenticatedSession,
     AuthenticatedUser,
     ErrorResponse,
@@ -177,12 +178,14 @@ async def _authenticate(request: Request) -> AuthenticatedSession | None:
     auth = runtime_of(
         request
     )  # outside the try: a missing lifespan is not a refused credential
+    state = request.scope["state"]  # holds the runtime: runtime_of found it there
     try:
         identity = await _identify(request, auth)
     except BetterAuthError as error:
         kind = "bearer" if "authorization" in request.headers else "cookie"
-        log_failure(error, kind)
+        log_failure(error, kind, state.get("request_id"))
         raise to_http_exception(error) from error
+    state[IDENTITY_STATE_KEY] = identity
     if identity is not None and logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "better_auth.authenticated",

@@ -199,13 +199,19 @@ class Authenticator:
         return identity
 
 
-def log_failure(error: BetterAuthError, credential: str) -> None:
-    """One log line per refused credential: the reason, never the credential itself."""
+def log_failure(
+    error: BetterAuthError, credential: str, request_id: str | None = None
+) -> None:
+    """One log line per refused credential: the reason, never the credential itself.
+
+    ``request_id`` (set by ``RequestLoggingMiddleware``) joins it to the request's line.
+    """
     logger.info(
         "better_auth.authentication_failed",
         extra={
             "reason": error.code.value,
             "detail": getattr(error, "reason", None),
             "credential": credential,
+            "request_id": request_id,
         },
     )

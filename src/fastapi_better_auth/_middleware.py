@@ -1,7 +1,9 @@
 """Request logging and CORS for apps that mount the library.
 
 The request log line names the method, the path (never the query string, which may carry
-secrets), the status and the duration, under a request id; headers are never logged.
+secrets), the status and the duration, under a request id; headers are never logged. When a
+guard authenticated the request, the line also names the user, the credential kind and, for an
+impersonation session, the admin behind it: successful sign-ins are visible at INFO.
 """
 
 import logging
@@ -13,6 +15,7 @@ from typing import Any
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._schemas import IDENTITY_STATE_KEY, AuthenticatedSession
 from ._settings import BetterAuthSettings
 
 logger = logging.getLogger("fastapi_better_auth.access")
@@ -36,7 +39,8 @@ class RequestLoggingMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         status = 500
         started = time.perf_counter()
 
@@ -52,16 +56,19 @@ class RequestLoggingMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                },
-            )
+            extra: dict[str, Any] = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+            identity = state.get(IDENTITY_STATE_KEY)
+            if isinstance(identity, AuthenticatedSession):  # a guard authenticated it
+                extra["user_id"] = identity.user.id
+                extra["credential"] = identity.credential
+                extra["impersonated_by"] = identity.impersonated_by
+            logger.info("request", extra=extra)
 
 
 def _request_id(scope: Scope) -> str:

@@ -110,6 +110,11 @@ class AuthenticatedSession(_Snapshot):
         return None if self.session is None else self.session.impersonated_by
 
 
+#: Where a guard leaves the request's :class:`AuthenticatedSession` in the request state, so the
+#: request log line and the audit lines can name who the request authenticated as.
+IDENTITY_STATE_KEY = "better_auth.identity"
+
+
 class AccountList(BaseModel):
     """The caller's linked accounts."""
 

@@ -19,7 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from fastapi_better_auth import BetterAuthSettings, ConflictError
+from fastapi_better_auth import (
+    BetterAuthSettings,
+    ConflictError,
+    RequestLoggingMiddleware,
+)
 from fastapi_better_auth._admin import count_admins
 from fastapi_better_auth._admin_users import set_role
 from fastapi_better_auth._indexes import create_indexes
@@ -35,6 +39,7 @@ from fastapi_better_auth.testing import (
 from tests.admin_fixtures import (
     ALICE,
     BOB,
+    IMPERSONATION,
     ROOT,
     ZED,
     admin_app,
@@ -938,3 +943,28 @@ def test_openapi_documents_admin_routes_names_tags_and_errors(
         for status in statuses - {"422"}:
             ref = responses[status]["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ErrorResponse"), (name, status)
+
+
+def test_audit_lines_of_an_impersonated_session_name_the_admin_behind_it(
+    url: str, origin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Root impersonates Bob (Better-Auth's ``impersonatedBy``): Bob's own-session actions are
+    audited with Bob as the actor and Root as ``impersonated_by``, joined by the request id."""
+    app = admin_app(settings_for(origin, url))
+    app.add_middleware(RequestLoggingMiddleware)
+    with (
+        caplog.at_level(logging.INFO, "fastapi_better_auth.audit"),
+        TestClient(app) as client,
+    ):
+        client.get(
+            f"/api/v1/users/{BOB.id}/sessions",
+            headers={**bearer(IMPERSONATION), "X-Request-ID": "req-impersonated-1"},
+        )
+        client.get(f"/api/v1/users/{BOB.id}/sessions", headers=bearer(BOB))
+    events = [
+        (r.action, r.actor, r.impersonated_by, r.request_id)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "fastapi_better_auth.audit"
+    ]
+    assert events[0] == ("sessions.list", BOB.id, ROOT.id, "req-impersonated-1")
+    assert events[1][:3] == ("sessions.list", BOB.id, None)

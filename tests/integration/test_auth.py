@@ -652,3 +652,34 @@ def test_database_echo_never_logs_a_session_token(
         assert listed.status_code == 200, listed.text
     assert any(r.name.startswith("sqlalchemy.engine") for r in caplog.records)
     assert token not in caplog.text
+
+
+def test_log_lines_of_a_request_carry_its_id_and_the_user_it_authenticated(
+    world: World, issuer: TokenIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused credential's line carries the request id; the request line (INFO) names the
+    user and credential a request authenticated as, so success is visible without DEBUG."""
+    from fastapi_better_auth import RequestLoggingMiddleware
+
+    assert issuer.issuer is not None
+    app = guarded_app(settings_for(issuer.issuer, world.url))
+    app.add_middleware(RequestLoggingMiddleware)
+    token = world.alice_session.token
+    with caplog.at_level(logging.INFO), TestClient(app) as client:
+        client.get("/me", headers={**_bearer("x" * 32), "X-Request-ID": "req-bad"})
+        client.get("/me", headers={**_bearer(token), "X-Request-ID": "req-good"})
+    (failed,) = [
+        r
+        for r in caplog.records
+        if r.getMessage() == "better_auth.authentication_failed"
+    ]
+    assert failed.request_id == "req-bad"  # type: ignore[attr-defined]
+    lines = {
+        r.request_id: r  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "fastapi_better_auth.access"
+    }
+    good = lines["req-good"]
+    assert (good.user_id, good.credential) == (world.alice.id, "bearer")  # type: ignore[attr-defined]
+    assert getattr(lines["req-bad"], "user_id", None) is None
+    assert token not in caplog.text

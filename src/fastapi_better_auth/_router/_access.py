@@ -4,11 +4,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from fastapi import Request
+
 from .._admin import audited
 from .._dependencies import is_admin, to_http_exception
 from .._errors import BetterAuthError, UserNotFoundError
 from .._runtime import BetterAuth
-from .._schemas import AuthenticatedUser, ErrorResponse
+from .._schemas import (
+    IDENTITY_STATE_KEY,
+    AuthenticatedSession,
+    AuthenticatedUser,
+    ErrorResponse,
+)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -25,10 +32,24 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 @contextmanager
-def admin_action(action: str, actor: str, target: str | None) -> Iterator[None]:
-    """Audit the block and answer a library error over HTTP."""
+def admin_action(
+    request: Request, action: str, actor: str, target: str | None
+) -> Iterator[None]:
+    """Audit the block and answer a library error over HTTP.
+
+    The audit lines carry the request id and, when the caller's session was opened by
+    impersonation, the admin behind it (``impersonated_by``): both from the request state.
+    """
+    state = request.scope.get("state", {})
+    identity = state.get(IDENTITY_STATE_KEY)
+    context = {
+        "request_id": state.get("request_id"),
+        "impersonated_by": identity.impersonated_by
+        if isinstance(identity, AuthenticatedSession)
+        else None,
+    }
     try:
-        with audited(action, actor, target):
+        with audited(action, actor, target, **context):
             yield
     except BetterAuthError as error:
         raise to_http_exception(error) from error

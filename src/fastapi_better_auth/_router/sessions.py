@@ -4,7 +4,7 @@ Tokens are never returned; the caller's own session is marked ``current``. A non
 names another user gets 404, and a session id of another user is a 404, never revoked.
 """
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from .. import _admin_sessions, _admin_users
 from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentSession
@@ -28,12 +28,12 @@ router = APIRouter(
     responses=error_responses(404),
 )
 async def list_sessions(
-    user_id: UserId, identity: CurrentSession, auth: BetterAuthDep
+    user_id: UserId, identity: CurrentSession, auth: BetterAuthDep, request: Request
 ) -> SessionList:
     """Unexpired sessions, newest first, impersonation sessions included (``impersonated_by``)."""
     actor = identity.user
     current = identity.session.id if identity.session is not None else None
-    with admin_action("sessions.list", actor.id, user_id):
+    with admin_action(request, "sessions.list", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.session() as db:
             await _admin_users.get_user(db, auth.models, user_id)
@@ -50,11 +50,11 @@ async def list_sessions(
     responses=error_responses(404),
 )
 async def revoke_all_sessions(
-    user_id: UserId, identity: CurrentSession, auth: BetterAuthDep
+    user_id: UserId, identity: CurrentSession, auth: BetterAuthDep, request: Request
 ) -> RevokedSessions:
     """Delete every session of the user, the caller's own included (it signs them out)."""
     actor = identity.user
-    with admin_action("sessions.revoke_all", actor.id, user_id):
+    with admin_action(request, "sessions.revoke_all", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
             await _admin_users.get_user(db, auth.models, user_id)
@@ -73,10 +73,11 @@ async def revoke_session(
     session_id: SessionId,
     identity: CurrentSession,
     auth: BetterAuthDep,
+    request: Request,
 ) -> RevokedSessions:
     """Delete one session of the user; an id that is not theirs is a 404."""
     actor = identity.user
-    with admin_action("sessions.revoke", actor.id, user_id):
+    with admin_action(request, "sessions.revoke", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
             await _admin_users.get_user(db, auth.models, user_id)

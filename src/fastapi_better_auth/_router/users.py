@@ -8,7 +8,7 @@ every write is one transaction and clears the freshness cache of this process.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from .. import _admin_users
@@ -51,6 +51,7 @@ router = APIRouter(
     },
 )
 async def list_users(
+    request: Request,
     actor: CurrentUser,
     auth: BetterAuthDep,
     limit: Annotated[
@@ -94,7 +95,7 @@ async def list_users(
     ] = None,
 ) -> UserList:
     """A page of users, with the number of matches in all; ties are broken by id."""
-    with admin_action("users.list", actor.id, None):
+    with admin_action(request, "users.list", actor.id, None):
         check_admin(actor, auth)
         maximum = auth.settings.max_page_size
         size = min(DEFAULT_PAGE_SIZE, maximum) if limit is None else limit
@@ -179,10 +180,10 @@ def _cursor(
     responses=error_responses(404),
 )
 async def get_user(
-    user_id: UserId, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId, actor: CurrentUser, auth: BetterAuthDep, request: Request
 ) -> AuthenticatedUser:
     """The user row, fresh from the database."""
-    with admin_action("users.get", actor.id, user_id):
+    with admin_action(request, "users.get", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.session() as db:
             return await _admin_users.get_user(db, auth.models, user_id)
@@ -195,14 +196,18 @@ async def get_user(
     responses=error_responses(400, 404, 409),
 )
 async def update_user(
-    user_id: UserId, changes: UserUpdate, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId,
+    changes: UserUpdate,
+    actor: CurrentUser,
+    auth: BetterAuthDep,
+    request: Request,
 ) -> AuthenticatedUser:
     """Change ``name`` and ``image`` (yours), or also ``email`` (an admin, of anyone).
 
     Any other field is a 422; ``email`` from a non-admin is a 400 naming it. A changed email
     is lower-cased, must be unique (409) and is no longer verified.
     """
-    with admin_action("users.update", actor.id, user_id):
+    with admin_action(request, "users.update", actor.id, user_id):
         as_admin = require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
             updated = await _admin_users.update_user(
@@ -218,10 +223,14 @@ async def update_user(
     responses=error_responses(400, 404, 409),
 )
 async def set_role(
-    user_id: UserId, change: RoleUpdate, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId,
+    change: RoleUpdate,
+    actor: CurrentUser,
+    auth: BetterAuthDep,
+    request: Request,
 ) -> AuthenticatedUser:
     """Replace the roles (stored comma-joined); the last admin cannot be demoted (409)."""
-    with admin_action("users.set_role", actor.id, user_id):
+    with admin_action(request, "users.set_role", actor.id, user_id):
         check_admin(actor, auth)
         async with auth.transaction() as db:
             updated = await _admin_users.set_role(
@@ -237,14 +246,18 @@ async def set_role(
     responses=error_responses(400, 404, 409),
 )
 async def ban_user(
-    user_id: UserId, ban: BanRequest, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId,
+    ban: BanRequest,
+    actor: CurrentUser,
+    auth: BetterAuthDep,
+    request: Request,
 ) -> AuthenticatedUser:
     """Ban (permanently unless an expiry is given) and delete all the user's sessions.
 
     One transaction: if the sessions cannot be deleted, the user is not banned either.
     You cannot ban yourself (400).
     """
-    with admin_action("users.ban", actor.id, user_id):
+    with admin_action(request, "users.ban", actor.id, user_id):
         check_admin(actor, auth)
         async with auth.transaction() as db:
             banned = await _admin_users.ban_user(
@@ -266,10 +279,10 @@ async def ban_user(
     responses=error_responses(404),
 )
 async def unban_user(
-    user_id: UserId, actor: CurrentUser, auth: BetterAuthDep
+    user_id: UserId, actor: CurrentUser, auth: BetterAuthDep, request: Request
 ) -> AuthenticatedUser:
     """``banned`` false, reason and expiry cleared; the user can sign in again."""
-    with admin_action("users.unban", actor.id, user_id):
+    with admin_action(request, "users.unban", actor.id, user_id):
         check_admin(actor, auth)
         async with auth.transaction() as db:
             unbanned = await _admin_users.unban_user(db, auth.models, user_id, utcnow())
