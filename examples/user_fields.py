@@ -25,10 +25,10 @@ class User(AuthenticatedUser):
     two_factor_enabled: bool = False  # twoFactor() plugin → "twoFactorEnabled"
     trial_ends_at: datetime | None = None  # type: "date"
     tags: list[str] = Field(default_factory=list)  # type: "string[]"
-    # a field whose Better-Auth name is not the camelCase of the attribute
-    legacy_id: Annotated[
-        str | None, Field(json_schema_extra={"better_auth_field": "legacy_ID"})
-    ] = None
+    # a Better-Auth name that is not the camelCase of the attribute ("isVip")
+    is_vip: Annotated[bool, Field(json_schema_extra={"better_auth_field": "isVIP"})] = (
+        False
+    )
 
 
 CurrentAppUser = Annotated[User, Depends(current_user)]

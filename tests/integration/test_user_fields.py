@@ -47,7 +47,7 @@ EXTRA_COLUMNS: dict[str, tuple[str, str, str | None, str | None]] = {
     "twoFactorEnabled": ("boolean NOT NULL DEFAULT false", "integer NOT NULL DEFAULT 0", "true", "1"),
     "trialEndsAt": ("timestamptz", "date", "'2031-01-02T03:04:05.678Z'", "'2031-01-02T03:04:05.678Z'"),
     "tags": ("jsonb", "text", """'["beta","staff"]'""", """'["beta","staff"]'"""),
-    "legacy_ID": ("text", "text", "'L-1'", "'L-1'"),
+    "isVIP": ("boolean NOT NULL DEFAULT false", "integer NOT NULL DEFAULT 0", "true", "1"),
     # nobody declares these: they must never break a read or a write
     "stripeCustomerId": ("text", "text", "'cus_1'", "'cus_1'"),
     "phoneNumberVerified": ("boolean NOT NULL DEFAULT false", "integer NOT NULL DEFAULT 0", None, None),
@@ -61,7 +61,7 @@ EXPECTED = {
     "two_factor_enabled": True,
     "trial_ends_at": "2031-01-02T03:04:05.678000Z",
     "tags": ["beta", "staff"],
-    "legacy_id": "L-1",
+    "is_vip": True,
 }
 USER_ID = "u" * 32
 OTHER_ID = "v" * 32
@@ -225,7 +225,7 @@ def test_never_freshness_reads_the_fields_from_the_jwt_claims(
         "twoFactorEnabled": True,
         "trialEndsAt": "2031-01-02T03:04:05.678Z",
         "tags": ["x"],
-        "legacy_ID": "L-9",
+        "isVIP": True,
     }
     settings = settings_for(origin, db_url, freshness="never")
     with TestClient(create_app(settings)) as client:
@@ -235,7 +235,7 @@ def test_never_freshness_reads_the_fields_from_the_jwt_claims(
     assert body["two_factor_enabled"] is True
     assert body["trial_ends_at"] == "2031-01-02T03:04:05.678000Z"
     assert body["tags"] == ["x"]
-    assert body["legacy_id"] == "L-9"
+    assert body["is_vip"] is True
     assert body["username"] is None
     assert (bare["plan"], bare["two_factor_enabled"], bare["tags"]) == (
         "free",
@@ -365,7 +365,7 @@ def test_me_documents_the_app_user_class() -> None:
     ref = me["content"]["application/json"]["schema"]["$ref"]
     properties = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
     assert {"plan", "two_factor_enabled", "tags", "email"} <= set(properties)
-    assert properties["legacy_id"]["better_auth_field"] == "legacy_ID"
+    assert properties["is_vip"]["better_auth_field"] == "isVIP"
 
 
 def test_router_refuses_a_user_model_that_differs_from_the_runtime(origin: str) -> None:
