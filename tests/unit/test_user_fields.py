@@ -40,6 +40,8 @@ class AppUser(AuthenticatedUser):
         False
     )
     hidden: str | None = Field(default=None, exclude=True)
+    levels: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    code: int | str | None = None
 
 
 def test_a_subclass_maps_attributes_to_better_auth_names_and_types() -> None:
@@ -59,6 +61,8 @@ def test_a_subclass_maps_attributes_to_better_auth_names_and_types() -> None:
         UserField("tier", "tier", "string"),
         UserField("is_vip", "isVIP", "boolean"),
         UserField("hidden", "hidden", "string"),
+        UserField("levels", "levels", "number[]"),
+        UserField("code", "code", "string"),
     )
     assert UserFields.of(AuthenticatedUser).fields == ()
 
