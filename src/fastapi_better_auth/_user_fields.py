@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal, Union
 
 from pydantic import ValidationError, create_model
@@ -125,27 +126,12 @@ class UserFields:
         """The fields of ``BETTER_AUTH_USER_FIELDS`` (``{"plan": "string"}``), each optional.
 
         Their attributes (and ``/auth/me`` keys) are the snake_case of the Better-Auth names.
+        The same mapping gives the same class (and so the same cached queries).
 
         Raises:
             ConfigurationError: a name is no identifier or is one of the core fields.
         """
-        if not mapping:
-            return CORE
-        source = "BETTER_AUTH_USER_FIELDS"
-        definitions: dict[str, Any] = {}
-        for name, kind in mapping.items():
-            attribute = to_snake(name)
-            if not name.isidentifier() or attribute in AuthenticatedUser.model_fields:
-                raise ConfigurationError(
-                    f"{source}: {name!r} is not an additional field name "
-                    "(a JavaScript identifier that is not a core user field)"
-                )
-            definitions[attribute] = (_PYTHON_TYPES[kind] | None, None)
-        model = create_model("User", __base__=AuthenticatedUser, **definitions)
-        fields = tuple(
-            UserField(to_snake(name), name, kind) for name, kind in mapping.items()
-        )
-        return cls(model, fields, source)
+        return _from_setting(tuple(mapping.items())) if mapping else CORE
 
     def build(
         self, core: dict[str, Any], values: Mapping[str, Any]
@@ -175,6 +161,23 @@ class UserFields:
             )
             kept = {name: value for name, value in extra.items() if name not in bad}
             return self.model(**core, **kept)
+
+
+@lru_cache(maxsize=16)
+def _from_setting(items: tuple[tuple[str, FieldType], ...]) -> UserFields:
+    source = "BETTER_AUTH_USER_FIELDS"
+    definitions: dict[str, Any] = {}
+    for name, kind in items:
+        attribute = to_snake(name)
+        if not name.isidentifier() or attribute in AuthenticatedUser.model_fields:
+            raise ConfigurationError(
+                f"{source}: {name!r} is not an additional field name "
+                "(a JavaScript identifier that is not a core user field)"
+            )
+        definitions[attribute] = (_PYTHON_TYPES[kind] | None, None)
+    model = create_model("User", __base__=AuthenticatedUser, **definitions)
+    fields = tuple(UserField(to_snake(name), name, kind) for name, kind in items)
+    return UserFields(model, fields, source)
 
 
 def _json_or_raw(text: str) -> Any:

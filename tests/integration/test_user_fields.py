@@ -212,6 +212,10 @@ def test_setting_map_reads_columns_without_a_class(
     assert {key: body[key] for key in expected} == expected
     assert {key: jwt_body[key] for key in expected} == expected
     assert "locale" not in body
+    schema = app.openapi()["paths"]["/api/v1/auth/me"]["get"]["responses"]["200"]
+    ref = schema["content"]["application/json"]["schema"]["$ref"]
+    properties = app.openapi()["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert "two_factor_enabled" in properties["properties"]
 
 
 def test_never_freshness_reads_the_fields_from_the_jwt_claims(

@@ -128,6 +128,10 @@ def test_setting_map_builds_an_optional_field_per_entry() -> None:
     assert dumped["scores"] == [1.5, 2]
     assert dumped["plan"] is None
     assert UserFields.from_setting({}) is CORE
+    # the same setting, the same class: the queries built on it are cached once
+    assert UserFields.from_setting({"plan": "string"}) is UserFields.from_setting(
+        {"plan": "string"}
+    )
 
 
 @pytest.mark.parametrize("name", ["role", "emailVerified", "not-an-identifier"])

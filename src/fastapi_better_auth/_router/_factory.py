@@ -11,6 +11,7 @@ from .._errors import ConfigurationError
 from .._runtime import BetterAuth
 from .._schemas import AuthenticatedUser
 from .._settings import BetterAuthSettings
+from .._user_fields import UserFields
 from . import auth as auth_routes
 from . import health, sessions, users
 from ._warmup import warm_up
@@ -46,12 +47,15 @@ def better_auth_router(
         ConfigurationError: ``user_model`` differs from the one ``auth`` was built with; (at
             startup) a setting is missing or invalid, or a declared column is missing.
     """
+    documented = user_model or AuthenticatedUser  # the class /auth/me shows in OpenAPI
     if auth is not None:
         if user_model is not None and user_model is not auth.user_fields.model:
             raise ConfigurationError(
                 "user_model= differs from the BetterAuth(user_model=...) given as auth="
             )
-        user_model = auth.user_fields.model
+        documented = auth.user_fields.model
+    elif user_model is None and settings is not None:
+        documented = UserFields.from_setting(settings.user_fields).model
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
@@ -66,7 +70,7 @@ def better_auth_router(
 
     router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
     router.include_router(health.router)
-    router.include_router(auth_routes.build(user_model or AuthenticatedUser))
+    router.include_router(auth_routes.build(documented))
     if admin:
         router.include_router(users.router)
         router.include_router(sessions.router)
