@@ -24,6 +24,7 @@ from pydantic import ValidationError, create_model
 from ._errors import ConfigurationError
 from ._naming import to_camel, to_snake
 from ._schemas import AuthenticatedUser
+from ._types import as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,8 @@ class UserFields:
                 continue
             if field.type in _ARRAYS and isinstance(value, str):
                 value = _json_or_raw(value)  # Kysely stores arrays as JSON text
+            elif isinstance(value, datetime):
+                value = as_utc(value)  # a naive timestamp column holds UTC
             extra[field.attribute] = value
         try:
             return self.model(**core, **extra)

@@ -97,6 +97,14 @@ def test_build_converts_stored_forms_and_keeps_defaults_for_null() -> None:
     assert "hidden" not in user.model_dump()
 
 
+def test_build_reads_a_naive_timestamp_as_utc() -> None:
+    naive = datetime(
+        2031, 1, 2, 3, 4, 5
+    )  # a "timestamp" column holds UTC without a zone
+    user = UserFields.of(AppUser).build(CORE_VALUES, {"trial_ends_at": naive})
+    assert user.trial_ends_at == naive.replace(tzinfo=timezone.utc)  # type: ignore[attr-defined]
+
+
 def test_build_replaces_refused_values_and_logs_names_only(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
