@@ -33,6 +33,7 @@ from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import get_models
 from fastapi_better_auth.testing import TokenIssuer
 from tests.helpers import settings_for
+from tests.pg import free_port
 
 NAMINGS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -322,8 +323,6 @@ def test_the_setting_names_itself_when_its_column_is_missing_under_snake_case(
 def test_database_down_at_start_is_not_fatal_with_declared_fields(
     origin: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests.pg import free_port
-
     url = f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none"
     with (
         caplog.at_level(logging.WARNING),
