@@ -1,7 +1,7 @@
 // The Better-Auth 1.7.25 instance shared by migrate.mjs and server.mjs, configured from the
 // environment (see README.md). Throwaway test rig: loopback only, rate limit and telemetry off.
 import { betterAuth } from "better-auth";
-import { admin, bearer, jwt } from "better-auth/plugins";
+import { admin, bearer, jwt, twoFactor, username } from "better-auth/plugins";
 
 const env = process.env;
 
@@ -96,6 +96,39 @@ function jwtOptions(names) {
   return options;
 }
 
+// --- BA_EXTRA_FIELDS: the user's own columns ------------------------------------------------
+// --8<-- [start:extra-fields]
+/**
+ * BA_EXTRA_FIELDS=1: user.additionalFields (plan, locale, tags, trialEndsAt, isVIP) and the username()
+ * and twoFactor() plugins, which add username, displayUsername and twoFactorEnabled to "user".
+ * Under BA_NAMING=snake_plural their columns are snake_case too (fieldName / plugin schema).
+ */
+function extraFields() {
+  if (env.BA_EXTRA_FIELDS !== "1") return { user: {}, plugins: [] };
+  const snakeCase = env.BA_NAMING === "snake_plural";
+  const named = (name) => (snakeCase ? { fieldName: snake(name) } : {});
+  const renamed = (...names) =>
+    snakeCase ? { schema: { user: { fields: snakeFields(names) } } } : {};
+  return {
+    user: {
+      additionalFields: {
+        plan: { type: "string", required: false, defaultValue: "free", ...named("plan") },
+        locale: { type: "string", required: false, ...named("locale") },
+        tags: { type: "string[]", required: false, ...named("tags") },
+        trialEndsAt: { type: "date", required: false, ...named("trialEndsAt") },
+        isVIP: { type: "boolean", required: false, defaultValue: false, ...named("isVIP") },
+      },
+    },
+    plugins: [
+      username(renamed("username", "displayUsername")),
+      // test rig only: /two-factor/enable sets twoFactorEnabled without a TOTP round trip
+      twoFactor({ ...renamed("twoFactorEnabled"), skipVerificationOnEnable: true }),
+    ],
+  };
+}
+// --8<-- [end:extra-fields]
+// --- end BA_EXTRA_FIELDS ---------------------------------------------------------------------
+
 const opened = await openDatabase(env.DATABASE_URL);
 export const databaseKind = opened.kind;
 /** Close the pool / SQLite handle so a one-shot script can exit. */
@@ -106,6 +139,8 @@ const advanced = { database: {} };
 if (env.BA_ID === "uuid") advanced.database.generateId = "uuid";
 else if (env.BA_ID) throw new Error(`unsupported BA_ID ${env.BA_ID}`);
 if (env.BA_COOKIE_PREFIX) advanced.cookiePrefix = env.BA_COOKIE_PREFIX;
+const extra = extraFields(); // BA_EXTRA_FIELDS: additionalFields join the (renamed) user model
+if (extra.plugins.length) names.core = { ...names.core, user: { ...names.core.user, ...extra.user } };
 
 // --8<-- [start:better-auth]
 export const auth = betterAuth({
@@ -123,7 +158,7 @@ export const auth = betterAuth({
   },
   ...names.core,
   advanced,
-  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer()],
+  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer(), ...extra.plugins],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

@@ -25,6 +25,7 @@ from ._errors import (
 from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
 from ._settings import BetterAuthSettings
+from ._user_fields import CORE, UserFields
 from .models import BetterAuthModels
 
 logger = logging.getLogger(__name__)
@@ -59,20 +60,31 @@ def _text_claim(claims: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def user_from_claims(claims: dict[str, Any]) -> AuthenticatedUser:
-    """The user as Better-Auth's default JWT payload (the whole user row) described it at minting."""
-    return AuthenticatedUser(
-        id=claims["sub"],
-        email=_text_claim(claims, "email") or "",
-        name=_text_claim(claims, "name") or "",
-        email_verified=claims.get("emailVerified") is True,
-        image=_text_claim(claims, "image"),
-        role=_text_claim(claims, "role"),
-        banned=claims.get("banned") is True,
-        ban_reason=_text_claim(claims, "banReason"),
-        ban_expires=_date_claim(claims.get("banExpires")),
-        created_at=_date_claim(claims.get("createdAt")),
-        updated_at=_date_claim(claims.get("updatedAt")),
+def user_from_claims(
+    claims: dict[str, Any], fields: UserFields = CORE
+) -> AuthenticatedUser:
+    """The user as Better-Auth's default JWT payload (the whole user row) described it at minting.
+
+    Declared extra fields are read from the claims of the same names (Better-Auth's payload
+    carries every field it returns); a missing claim leaves the field's default.
+    """
+    core = {
+        "id": claims["sub"],
+        "email": _text_claim(claims, "email") or "",
+        "name": _text_claim(claims, "name") or "",
+        "email_verified": claims.get("emailVerified") is True,
+        "image": _text_claim(claims, "image"),
+        "role": _text_claim(claims, "role"),
+        "banned": claims.get("banned") is True,
+        "ban_reason": _text_claim(claims, "banReason"),
+        "ban_expires": _date_claim(claims.get("banExpires")),
+        "created_at": _date_claim(claims.get("createdAt")),
+        "updated_at": _date_claim(claims.get("updatedAt")),
+    }
+    if not fields.fields:
+        return AuthenticatedUser(**core)
+    return fields.build(
+        core, {field.attribute: claims.get(field.name) for field in fields.fields}
     )
 
 
@@ -90,11 +102,13 @@ class Authenticator:
         verifier: JWKSVerifier,
         read: _store.RowReader,
         models: BetterAuthModels,
+        fields: UserFields = CORE,
     ) -> None:
         self._settings = settings
         self._verifier = verifier
         self._read = read
         self._models = models
+        self._fields = fields
         ttl = settings.freshness_cache_seconds
         self._fresh: TTLCache[tuple[str, str | None], AuthenticatedSession] = TTLCache(
             ttl
@@ -146,7 +160,7 @@ class Authenticator:
         snapshot = self._snapshots.get(token)
         if snapshot is None:
             snapshot = AuthenticatedSession(
-                user=user_from_claims(claims), credential="jwt"
+                user=user_from_claims(claims, self._fields), credential="jwt"
             )
             self._snapshots.set(token, snapshot)
         return snapshot
@@ -156,11 +170,13 @@ class Authenticator:
     ) -> AuthenticatedSession:
         models = self._models
         if sid is None:
-            user = await _store.user_by_id(self._read, models, user_id)
+            user = await _store.user_by_id(self._read, models, user_id, self._fields)
             if user is None:
                 raise InvalidSessionError("The user no longer exists.")
             return AuthenticatedSession(user=user, credential="jwt")
-        found = await _store.session_by_id(self._read, models, sid, user_id)
+        found = await _store.session_by_id(
+            self._read, models, sid, user_id, self._fields
+        )
         if found is None:
             raise InvalidSessionError("The session was revoked.")
         session, user = found
@@ -182,7 +198,9 @@ class Authenticator:
             self._sessions.get(key) if self._settings.freshness == "cached" else None
         )
         if found is None:
-            found = await _store.session_by_token(self._read, self._models, token)
+            found = await _store.session_by_token(
+                self._read, self._models, token, self._fields
+            )
             if found is None:
                 raise InvalidSessionError()
             if self._settings.freshness == "cached":

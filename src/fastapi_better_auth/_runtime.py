@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -26,10 +27,16 @@ from typing_extensions import Self
 
 from . import _store
 from ._direct import DirectReads
-from ._errors import DatabaseUnavailableError, is_unavailable_sqlstate
+from ._errors import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    is_unavailable_sqlstate,
+)
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
+from ._schemas import AuthenticatedUser
 from ._settings import BetterAuthSettings
+from ._user_fields import UserFields
 from .models import BetterAuthModels, get_models
 
 logger = logging.getLogger(__name__)
@@ -64,6 +71,19 @@ def _ping_on_checkout(engine: Engine) -> None:
     event.listen(engine, "checkout", checkout)
 
 
+def _user_fields(
+    settings: BetterAuthSettings, user_model: type[AuthenticatedUser] | None
+) -> UserFields:
+    """The user snapshot class and its extra columns: from ``user_model`` or the setting."""
+    if user_model is not None and settings.user_fields:
+        raise ConfigurationError(
+            "BETTER_AUTH_USER_FIELDS is set and user_model= is given: declare the fields in one"
+        )
+    if user_model is not None:
+        return UserFields.of(user_model)
+    return UserFields.from_setting(settings.user_fields)
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
     refused = is_unavailable_sqlstate(
@@ -79,6 +99,13 @@ class BetterAuth:
         settings: what to trust and where the database is; read from the environment if omitted.
         engine: an engine of yours to share; it is not disposed by :meth:`close`.
         verifier: a JWKS verifier of yours (for example with your own HTTP client).
+        user_model: your subclass of :class:`AuthenticatedUser` whose extra fields are
+            Better-Auth user columns (``additionalFields``, plugin columns): every guard then
+            returns an instance of it (see the user fields guide).
+
+    Raises:
+        ConfigurationError: ``user_model`` is invalid, or given together with
+            ``BETTER_AUTH_USER_FIELDS``.
     """
 
     def __init__(
@@ -87,9 +114,11 @@ class BetterAuth:
         *,
         engine: AsyncEngine | None = None,
         verifier: JWKSVerifier | None = None,
+        user_model: type[AuthenticatedUser] | None = None,
     ) -> None:
         self.settings = settings if settings is not None else BetterAuthSettings.load()
         self.models: BetterAuthModels = get_models(self.settings.naming)
+        self.user_fields = _user_fields(self.settings, user_model)
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else self._create_engine()
         #: The same pool in autocommit, for single-statement reads: no BEGIN/ROLLBACK round trips.
@@ -112,7 +141,7 @@ class BetterAuth:
             else None
         )
         self.authenticator = Authenticator(
-            self.settings, self.verifier, self.read_row, self.models
+            self.settings, self.verifier, self.read_row, self.models, self.user_fields
         )
 
     def _create_engine(self) -> AsyncEngine:
@@ -137,6 +166,7 @@ class BetterAuth:
 
         Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
         """
+        await self._check_user_columns()
         keys = await self.verifier.warm()
         database = await self._warm_reads() if self._direct is not None else None
         logger.info(
@@ -153,7 +183,7 @@ class BetterAuth:
         if self._direct is None or not await self._direct.warm():
             return False
         try:
-            await _store.warm_reads(self.read_row, self.models)
+            await _store.warm_reads(self.read_row, self.models, self.user_fields)
         except (
             Exception
         ) as exc:  # tables not migrated yet: the first request will say so
@@ -162,6 +192,45 @@ class BetterAuth:
             )
             return False
         return True
+
+    async def _check_user_columns(self) -> None:
+        """Refuse to start when a declared user field has no column (not a 500 per request).
+
+        A light check of its own (the full schema check may absorb it): a missing table or an
+        unreachable database is left to the first request, as elsewhere at start.
+
+        Raises:
+            ConfigurationError: a declared field's column is missing from the user table.
+        """
+        fields = self.user_fields
+        if not fields.fields:
+            return
+        table = self.models.naming.table("user")
+        try:
+            async with self.engine.connect() as connection:
+                present = await connection.run_sync(
+                    lambda sync: {
+                        column["name"] for column in sa_inspect(sync).get_columns(table)
+                    }
+                )
+        except Exception as exc:  # no table yet, database down: start-up goes on
+            logger.warning(
+                "better_auth.user_columns_unchecked",
+                extra={"error": type(exc).__name__},
+            )
+            return
+        naming = self.models.naming
+        missing = [
+            f"{field.name} (column {naming.column('user', field.name)!r})"
+            for field in fields.fields
+            if naming.column("user", field.name) not in present
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"{fields.source}: the {table!r} table has no column for "
+                f"{', '.join(missing)}; add the field to Better-Auth and migrate, or match "
+                "the naming (BETTER_AUTH_COLUMN_CASE, BETTER_AUTH_FIELD_NAMES)"
+            )
 
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""
@@ -172,7 +241,11 @@ class BetterAuth:
             await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:  # a refused start must not leak the engine's connections
+            await self.close()
+            raise
         return self
 
     async def __aexit__(

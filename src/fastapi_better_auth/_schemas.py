@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializeAsAny,
     computed_field,
     field_validator,
     model_validator,
@@ -96,10 +97,11 @@ class AuthenticatedSession(_Snapshot):
     """Who the caller is, and through which credential and session.
 
     ``session`` is None for a JWT that carries no session id claim (Better-Auth's default
-    payload): the token is then all we know about the sign-in.
+    payload): the token is then all we know about the sign-in. ``user`` serializes as its own
+    class, so an app's declared user fields are in the JSON.
     """
 
-    user: AuthenticatedUser
+    user: SerializeAsAny[AuthenticatedUser]
     session: SessionInfo | None = None
     credential: Credential
 

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ._errors import ConfigurationError
 from ._naming import SchemaNaming
+from ._user_fields import FieldType
 
 _ENV_PREFIX = "BETTER_AUTH_"
 
@@ -143,6 +144,14 @@ class BetterAuthSettings(BaseSettings):
     id_type: Literal["text", "uuid"] = Field(
         default="text",
         description='"uuid" when Better-Auth runs with advanced.database.generateId: "uuid".',
+    )
+    user_fields: dict[str, FieldType] = Field(
+        default_factory=dict,
+        description=(
+            'Extra user columns to read, in Better-Auth\'s field names and types: {"plan": '
+            '"string", "twoFactorEnabled": "boolean"} (string, number, boolean, date, '
+            "string[], number[]). Or pass user_model= a subclass of AuthenticatedUser."
+        ),
     )
 
     @field_validator(

@@ -8,12 +8,15 @@ column name appears here.
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy import Column, MetaData, Select, Table, bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.types import NullType, Text, TypeEngine
 
 from ._schemas import AccountInfo, AuthenticatedUser, SessionInfo
+from ._types import JSBoolean, UTCDateTime
+from ._user_fields import CORE, UserFields
 from .models import BetterAuthModels
 
 #: Reads run on a bare connection or inside a session.
@@ -85,20 +88,27 @@ def session_info(row: Any) -> SessionInfo:
     )
 
 
-def user_snapshot(row: Any) -> AuthenticatedUser:
-    return AuthenticatedUser(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        email_verified=bool(row.email_verified),
-        image=row.image,
-        role=row.role,
-        banned=bool(row.banned),
-        ban_reason=row.ban_reason,
-        ban_expires=row.ban_expires,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+def user_snapshot(row: Any, fields: UserFields = CORE) -> AuthenticatedUser:
+    core = {
+        "id": row.id,
+        "email": row.email,
+        "name": row.name,
+        "email_verified": bool(row.email_verified),
+        "image": row.image,
+        "role": row.role,
+        "banned": bool(row.banned),
+        "ban_reason": row.ban_reason,
+        "ban_expires": row.ban_expires,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+    if not fields.fields:
+        return AuthenticatedUser(**core)
+    values = {
+        field.attribute: getattr(row, _EXTRA + field.attribute)
+        for field in fields.fields
+    }
+    return fields.build(core, values)
 
 
 _USER_FIELDS = ("id", "email", "name", "email_verified", "image", "role", "banned",
@@ -110,6 +120,34 @@ _SESSION_FIELDS = (("id", "session_id"), ("user_id", "user_id"), ("expires_at", 
                    ("impersonated_by", "impersonated_by"))  # fmt: skip
 
 
+#: Label prefix of the declared extra user columns in the per-request reads.
+_EXTRA = "user__"
+#: Column types that read an extra field as Better-Auth stores it (others arrive as the driver gives them).
+_EXTRA_TYPES: dict[str, TypeEngine[Any]] = {
+    "string": Text(),
+    "boolean": JSBoolean(),
+    "date": UTCDateTime(),
+}
+
+
+def _with_extra_columns(models: BetterAuthModels, fields: UserFields) -> Any:
+    """A copy of the user table (in its own metadata) with the declared extra columns.
+
+    The mapped table stays exactly Better-Auth's core: models, migrations and the admin
+    writes never see the app's columns.
+    """
+    table = cast(Table, inspect(models.user).local_table).to_metadata(MetaData())
+    naming = models.naming
+    for field in fields.fields:
+        kind = _EXTRA_TYPES.get(field.type, NullType())
+        table.append_column(
+            Column(
+                naming.column("user", field.name), kind, key=_EXTRA + field.attribute
+            )
+        )
+    return table.c
+
+
 @dataclass(frozen=True)
 class _HotQueries:
     user_by_id: Select[Any]
@@ -118,15 +156,23 @@ class _HotQueries:
 
 
 @lru_cache(maxsize=16)
-def _hot_queries(models: BetterAuthModels) -> _HotQueries:
-    """The per-request reads, built once per naming on the tables' columns with bound parameters.
+def _hot_queries(models: BetterAuthModels, fields: UserFields = CORE) -> _HotQueries:
+    """The per-request reads, built once per naming and declared user fields, with bound parameters.
 
     The same SQL as the ORM-attribute queries, labelled with the same names, but built once and
-    compiled on the Core path (no ORM compile step per request).
+    compiled on the Core path (no ORM compile step per request). Declared extra user columns
+    are selected too, labelled ``user__<attribute>``.
     """
-    user = inspect(models.user).columns
+    user = (
+        _with_extra_columns(models, fields)
+        if fields.fields
+        else inspect(models.user).columns
+    )
     session = inspect(models.session).columns
     user_cols = [user[name].label(name) for name in _USER_FIELDS]
+    user_cols += [
+        user[_EXTRA + f.attribute].label(_EXTRA + f.attribute) for f in fields.fields
+    ]
     session_cols = [session[name].label(label) for name, label in _SESSION_FIELDS]
     joined = select(*session_cols, *user_cols).select_from(
         session["id"].table.join(user["id"].table, user["id"] == session["user_id"])
@@ -147,43 +193,49 @@ async def ping(session: Executor) -> None:
 
 
 async def session_by_token(
-    read: RowReader, models: BetterAuthModels, token: str
+    read: RowReader, models: BetterAuthModels, token: str, fields: UserFields = CORE
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session whose raw token is ``token`` and its user, in one query (as Better-Auth reads it)."""
-    row = await read(_hot_queries(models).session_by_token, {"token": token})
-    return None if row is None else (session_info(row), user_snapshot(row))
+    row = await read(_hot_queries(models, fields).session_by_token, {"token": token})
+    return None if row is None else (session_info(row), user_snapshot(row, fields))
 
 
 async def session_by_id(
-    read: RowReader, models: BetterAuthModels, session_id: str, user_id: str
+    read: RowReader,
+    models: BetterAuthModels,
+    session_id: str,
+    user_id: str,
+    fields: UserFields = CORE,
 ) -> tuple[SessionInfo, AuthenticatedUser] | None:
     """The session ``session_id`` of user ``user_id`` and that user, in one query."""
     if not (models.naming.valid_id(session_id) and models.naming.valid_id(user_id)):
         return None
     params = {"session_id": session_id, "user_id": user_id}
-    row = await read(_hot_queries(models).session_by_id, params)
-    return None if row is None else (session_info(row), user_snapshot(row))
+    row = await read(_hot_queries(models, fields).session_by_id, params)
+    return None if row is None else (session_info(row), user_snapshot(row, fields))
 
 
 async def user_by_id(
-    read: RowReader, models: BetterAuthModels, user_id: str
+    read: RowReader, models: BetterAuthModels, user_id: str, fields: UserFields = CORE
 ) -> AuthenticatedUser | None:
     """The user row ``user_id``, or None."""
     if not models.naming.valid_id(user_id):
         return None
-    row = await read(_hot_queries(models).user_by_id, {"user_id": user_id})
-    return None if row is None else user_snapshot(row)
+    row = await read(_hot_queries(models, fields).user_by_id, {"user_id": user_id})
+    return None if row is None else user_snapshot(row, fields)
 
 
 #: An id no row has, valid for both id types: the warm-up reads find nothing.
 _NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 
 
-async def warm_reads(read: RowReader, models: BetterAuthModels) -> None:
+async def warm_reads(
+    read: RowReader, models: BetterAuthModels, fields: UserFields = CORE
+) -> None:
     """Run the per-request reads once, finding nothing: compiled and prepared before the first request."""
-    await user_by_id(read, models, _NO_SUCH_ID)
-    await session_by_id(read, models, _NO_SUCH_ID, _NO_SUCH_ID)
-    await session_by_token(read, models, _NO_SUCH_ID)
+    await user_by_id(read, models, _NO_SUCH_ID, fields)
+    await session_by_id(read, models, _NO_SUCH_ID, _NO_SUCH_ID, fields)
+    await session_by_token(read, models, _NO_SUCH_ID, fields)
 
 
 async def accounts_of(

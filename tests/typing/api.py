@@ -17,6 +17,7 @@ from fastapi_better_auth import (
     OptionalUser,
     SchemaNaming,
     better_auth_router,
+    current_user,
     require_role,
 )
 from fastapi_better_auth.models import User, get_models
@@ -75,3 +76,26 @@ async def runtime() -> AuthenticatedSession:
         return await auth.authenticator.from_jwt(
             TokenIssuer().mint(user_claims(make_user()))
         )
+
+
+class PlanUser(AuthenticatedUser):
+    plan: str = "free"
+    two_factor_enabled: bool = False
+
+
+PlanCurrentUser = Annotated[PlanUser, Depends(current_user)]
+app.include_router(better_auth_router(user_model=PlanUser))
+
+
+@app.get("/plan")
+async def plan(user: PlanCurrentUser) -> str:
+    return user.plan if user.two_factor_enabled else user.email
+
+
+async def typed_runtime() -> BetterAuth:
+    return BetterAuth(
+        BetterAuthSettings.load(
+            url="http://x", database_url="sqlite://", user_fields={"plan": "string"}
+        ),
+        user_model=None,
+    )

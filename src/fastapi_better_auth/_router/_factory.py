@@ -7,8 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from .._dependencies import STATE_KEY
+from .._errors import ConfigurationError
 from .._runtime import BetterAuth
+from .._schemas import AuthenticatedUser
 from .._settings import BetterAuthSettings
+from .._user_fields import UserFields
 from . import auth as auth_routes
 from . import health, sessions, users
 from ._warmup import warm_up
@@ -22,6 +25,7 @@ def better_auth_router(
     auth: BetterAuth | None = None,
     prefix: str = "/api/v1",
     admin: bool = True,
+    user_model: type[AuthenticatedUser] | None = None,
 ) -> APIRouter:
     """A new router serving the library's ``/api/v1`` surface, with a lifespan that builds its state.
 
@@ -35,10 +39,23 @@ def better_auth_router(
         prefix: where the routes are mounted.
         admin: include ``/users`` and ``/users/{id}/sessions`` (user administration,
             profile and session management); ``False`` leaves them out.
+        user_model: your subclass of :class:`AuthenticatedUser` declaring Better-Auth user
+            columns beyond the core (``additionalFields``, plugin columns); the guards and
+            ``/auth/me`` return it. With ``auth=``, give it to :class:`BetterAuth` instead.
 
     Raises:
-        ConfigurationError: (at startup) a setting is missing or invalid.
+        ConfigurationError: ``user_model`` differs from the one ``auth`` was built with; (at
+            startup) a setting is missing or invalid, or a declared column is missing.
     """
+    documented = user_model or AuthenticatedUser  # the class /auth/me shows in OpenAPI
+    if auth is not None:
+        if user_model is not None and user_model is not auth.user_fields.model:
+            raise ConfigurationError(
+                "user_model= differs from the BetterAuth(user_model=...) given as auth="
+            )
+        documented = auth.user_fields.model
+    elif user_model is None and settings is not None:
+        documented = UserFields.from_setting(settings.user_fields).model
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
@@ -46,14 +63,14 @@ def better_auth_router(
             warm_up(app)
             yield {STATE_KEY: auth}
             return
-        async with BetterAuth(settings) as runtime:
+        async with BetterAuth(settings, user_model=user_model) as runtime:
             # after the runtime: a configuration error is reported without this wait
             warm_up(app)
             yield {STATE_KEY: runtime}
 
     router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
     router.include_router(health.router)
-    router.include_router(auth_routes.router)
+    router.include_router(auth_routes.build(documented))
     if admin:
         router.include_router(users.router)
         router.include_router(sessions.router)

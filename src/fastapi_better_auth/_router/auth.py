@@ -1,6 +1,6 @@
 """``/auth``: who the caller is, through any credential Better-Auth issues."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from .. import _store
 from .._dependencies import (
@@ -13,31 +13,25 @@ from .._dependencies import (
 from .._errors import BetterAuthError
 from .._schemas import AccountList, AuthenticatedSession, AuthenticatedUser
 
-router = APIRouter(prefix="/auth", responses=AUTH_RESPONSES)
+
+def _json(snapshot: AuthenticatedUser | AuthenticatedSession) -> Response:
+    """The snapshot as its own class serializes it: the app's declared user fields included."""
+    return Response(snapshot.model_dump_json(), media_type="application/json")
 
 
-@router.get(
-    "/session", name="better_auth:auth.session", summary="The caller's session and user"
-)
-async def get_session(identity: CurrentSession) -> AuthenticatedSession:
+async def get_session(identity: CurrentSession) -> Response:
     """The session and user the credential belongs to (no token), and who impersonates, if anyone.
 
     ``session`` is null for a JWT without a session id claim.
     """
-    return identity
+    return _json(identity)
 
 
-@router.get("/me", name="better_auth:auth.me", summary="The caller's user")
-async def get_me(user: CurrentUser) -> AuthenticatedUser:
+async def get_me(user: CurrentUser) -> Response:
     """The caller's user row, read fresh on this request."""
-    return user
+    return _json(user)
 
 
-@router.get(
-    "/accounts",
-    name="better_auth:auth.accounts",
-    summary="The caller's linked accounts",
-)
 async def get_accounts(user: CurrentUser, auth: BetterAuthDep) -> AccountList:
     """Providers linked to the caller (``credential`` for email and password), never their tokens."""
     try:
@@ -46,3 +40,32 @@ async def get_accounts(user: CurrentUser, auth: BetterAuthDep) -> AccountList:
     except BetterAuthError as error:
         raise to_http_exception(error) from error
     return AccountList(accounts=accounts)
+
+
+def build(user_model: type[AuthenticatedUser] = AuthenticatedUser) -> APIRouter:
+    """The ``/auth`` routes, documenting ``/me`` with the app's user class when it is known."""
+    router = APIRouter(prefix="/auth", responses=AUTH_RESPONSES)
+    router.add_api_route(
+        "/session",
+        get_session,
+        methods=["GET"],
+        response_model=AuthenticatedSession,
+        name="better_auth:auth.session",
+        summary="The caller's session and user",
+    )
+    router.add_api_route(
+        "/me",
+        get_me,
+        methods=["GET"],
+        response_model=user_model,
+        name="better_auth:auth.me",
+        summary="The caller's user",
+    )
+    router.add_api_route(
+        "/accounts",
+        get_accounts,
+        methods=["GET"],
+        name="better_auth:auth.accounts",
+        summary="The caller's linked accounts",
+    )
+    return router
