@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import Select, literal_column, select, text
 
 from fastapi_better_auth import BetterAuth, BetterAuthSettings, ConfigurationError
 from tests.pg import PostgresServer, free_port, running_postgres
