@@ -53,7 +53,7 @@ def _runtime(url: str, **options: Any) -> BetterAuth:
     )
 
 
-ENCRYPTED = (
+ENCRYPTED: Select[Any] = (
     select(literal_column("ssl"))
     .select_from(text("pg_stat_ssl"))
     .where(text("pid = pg_backend_pid()"))
