@@ -74,6 +74,8 @@ def _misconfigured(exc: BaseException, database: DatabaseURL) -> str | None:
             f"the server does not accept TLS but sslmode={mode} requires it: enable ssl "
             "on the server or lower sslmode"
         )
+    if isinstance(exc, asyncpg.InvalidPasswordError):
+        return f"the server refused the credentials: {exc}"
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
         hint = (
             " (the server accepts only encrypted connections: set sslmode=require or stricter)"
@@ -81,8 +83,6 @@ def _misconfigured(exc: BaseException, database: DatabaseURL) -> str | None:
             else ""
         )
         return f"the server refused the connection with sslmode={mode}: {exc}{hint}"
-    if isinstance(exc, asyncpg.InvalidPasswordError):
-        return f"the server refused the credentials: {exc}"
     if isinstance(exc, asyncpg.PostgresError) and "startup parameter" in str(exc):
         return (
             f"{exc}: a pooler refuses options=/schema=/application_name in the URL; "

@@ -31,8 +31,10 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
 def tls_postgres(ca: Certificates) -> Iterator[PostgresServer]:
     with running_postgres(tls=ca) as server:
         server.psql(f"CREATE DATABASE {CERT_DB}")
+        server.psql("CREATE ROLE fba_pw LOGIN PASSWORD 'right-password'")
         server.hba(
             f"hostssl {CERT_DB} all 127.0.0.1/32 cert\n"
+            "hostssl all fba_pw 127.0.0.1/32 scram-sha-256\n"
             "hostssl all all 127.0.0.1/32 trust"
         )
         yield server
@@ -130,6 +132,21 @@ async def test_sslmode_disable_against_hostssl_only_fails_start(
     assert "set sslmode=require or stricter" in message
 
 
+async def test_wrong_password_fails_start_without_showing_it(
+    tls_postgres: PostgresServer,
+) -> None:
+    url = f"postgresql://fba_pw:hunter2@127.0.0.1:{tls_postgres.port}/postgres?sslmode=require"
+    auth = _runtime(url)
+    try:
+        with pytest.raises(ConfigurationError) as info:
+            await auth.start()
+    finally:
+        await auth.close()
+    assert "refused the credentials" in info.value.message
+    assert "hunter2" not in info.value.message
+    assert "fba_pw:***@" in info.value.message
+
+
 async def test_require_against_a_server_without_tls_fails_start(
     postgres: PostgresServer,
 ) -> None:
@@ -141,3 +158,15 @@ async def test_database_down_still_does_not_fail_start() -> None:
     url = f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/x?sslmode=require&connect_timeout=2"
     async with _runtime(url) as auth:
         assert auth.engine is not None
+
+
+async def test_a_pooler_port_without_the_setting_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with _runtime("postgresql://postgres:hunter2@127.0.0.1:6543/x"):
+        pass
+    warned = [r for r in caplog.records if "pooler_suspected" in r.getMessage()]
+    assert (
+        warned and "BETTER_AUTH_DATABASE_POOLER=transaction" in warned[0].getMessage()
+    )
+    assert "hunter2" not in caplog.text
