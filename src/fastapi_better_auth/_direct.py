@@ -78,8 +78,8 @@ class DirectReads:
     Args:
         dialect: the engine's dialect (compiles the statements exactly as the engine would).
         url: the engine's URL (the same server, credentials and options).
-        connect_args: the engine's ``connect_args`` (TLS, server settings, statement caches).
         max_size: the most connections this pool opens (connections open on first use).
+        connect_args: the engine's ``connect_args`` (TLS, server settings, statement caches).
     """
 
     def __init__(

@@ -119,7 +119,7 @@ async def check_connection(
         )
         return False
     try:
-        if not transaction_pooler and cache_size:
+        if not transaction_pooler:  # SQLAlchemy names its statements even uncached
             await _probe_pooler(first, args, connect, database)
     finally:
         first.terminate()

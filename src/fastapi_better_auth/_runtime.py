@@ -156,6 +156,10 @@ class BetterAuth:
         """Prefetch the signing keys; never fails because Better-Auth or the database is down.
 
         Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
+
+        Raises:
+            ConfigurationError: the database refuses this configuration (TLS, credentials, a
+                transaction pooler without ``database_pooler``); the message says what to set.
         """
         keys = await self.verifier.warm()
         await self._check_connection()
