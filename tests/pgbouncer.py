@@ -9,6 +9,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -73,12 +74,10 @@ class PgBouncer:
         self._process = subprocess.Popen(
             [self.binary, "-q", str(config)], cwd=self.root, user=user
         )
-        self.postgres_ready()
+        self.wait_ready()
 
-    def postgres_ready(self, timeout: float = 15.0) -> None:
+    def wait_ready(self, timeout: float = 15.0) -> None:
         """Wait until pgbouncer accepts connections."""
-        import socket
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
@@ -100,7 +99,9 @@ class PgBouncer:
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)  # shut down at once
+            self._process.send_signal(
+                signal.SIGTERM
+            )  # immediate shutdown (SIGINT waits)
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
