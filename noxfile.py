@@ -76,6 +76,16 @@ def ensure_postgres(session: nox.Session) -> None:
         _apt_install(session, "PostgreSQL server binaries", "postgresql")
 
 
+def ensure_pgbouncer(session: nox.Session) -> None:
+    """Install Debian's PgBouncer when missing (the tests put it in front of PostgreSQL)."""
+    if not (
+        os.environ.get("PGBOUNCER")
+        or shutil.which("pgbouncer")
+        or Path("/usr/sbin/pgbouncer").exists()
+    ):
+        _apt_install(session, "PgBouncer", "pgbouncer")
+
+
 def ensure_chromium(session: nox.Session) -> None:
     """Install Debian's Chromium when missing (the demo page's browser test drives it headless)."""
     if not (
@@ -96,6 +106,7 @@ def ensure_node(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit and PostgreSQL/SQLite integration tests with coverage; ``-- --installpkg WHEEL`` tests a built wheel."""
     ensure_postgres(session)
+    ensure_pgbouncer(session)
     args = list(session.posargs)
     package = "."
     if "--installpkg" in args:

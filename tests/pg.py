@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.tls import Certificates
+
 OS_USER = "fba_pgtest"
 
 
@@ -54,8 +56,11 @@ def free_port() -> int:
 class PostgresServer:
     """One cluster: ``start()``, ``stop()``, ``restart()``; URLs for asyncpg and SQLAlchemy."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(
+        self, root: Path | None = None, *, tls: Certificates | None = None
+    ) -> None:
         self.bin = find_pg_bin()
+        self.tls = tls
         self.root = Path(root or tempfile.mkdtemp(prefix="fba-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -95,8 +100,42 @@ class PostgresServer:
             "--no-sync",
         )
 
+    def _own(self, path: Path) -> None:
+        if self._as_root:
+            shutil.chown(path, OS_USER)
+
+    def _tls_options(self) -> str:
+        """``ssl=on`` with the test CA's server pair (copied where the cluster owner reads it)."""
+        if self.tls is None:
+            return ""
+        folder = self.root / "tls"
+        folder.mkdir(exist_ok=True)
+        self._own(folder)
+        names = {
+            "cert": self.tls.server_cert,
+            "key": self.tls.server_key,
+            "ca": self.tls.root,
+        }
+        for name, source in names.items():
+            target = folder / f"{name}.pem"
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+            self._own(target)
+        return (
+            f" -c ssl=on -c ssl_cert_file={folder / 'cert.pem'}"
+            f" -c ssl_key_file={folder / 'key.pem'} -c ssl_ca_file={folder / 'ca.pem'}"
+        )
+
+    def hba(self, rules: str) -> None:
+        """Replace pg_hba.conf by ``rules`` (local connections stay trusted) and reload."""
+        path = self.data / "pg_hba.conf"
+        path.write_text(f"local all all trust\n{rules}\n")
+        self._own(path)
+        self._run("pg_ctl", "-D", str(self.data), "reload")
+
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off -c full_page_writes=off"
+        options += self._tls_options()
         self._run(
             "pg_ctl",
             "-D",
@@ -159,9 +198,9 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
-    """A started cluster, removed at exit."""
-    server = PostgresServer()
+def running_postgres(tls: Certificates | None = None) -> Iterator[PostgresServer]:
+    """A started cluster (with ``ssl=on`` when given certificates), removed at exit."""
+    server = PostgresServer(tls=tls)
     try:
         server.init()
         server.start()

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from . import _indexes, _migrate
+from ._database_url import parse_database_url
 from ._errors import ConfigurationError
 from ._settings import BetterAuthSettings
 
@@ -101,7 +102,12 @@ async def _run(args: argparse.Namespace) -> str:
         return _migrate.offline_sql(settings.naming, dialect=args.dialect)
     if offline:
         return _index_sql(args, settings)
-    engine = create_async_engine(settings.sqlalchemy_url)
+    database = parse_database_url(settings.database_url.get_secret_value())
+    pooled = settings.database_pooler == "transaction"
+    engine = create_async_engine(
+        database.sqlalchemy_url,
+        connect_args=database.connect_args(transaction_pooler=pooled),
+    )
     try:
         if args.action == "indexes":
             change = _indexes.drop_indexes if args.drop else _indexes.create_indexes

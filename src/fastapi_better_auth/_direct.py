@@ -9,6 +9,7 @@ where it is read from are decided in one place. Everything else keeps using SQLA
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -17,12 +18,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import URL
 
 from ._errors import DatabaseUnavailableError, is_unavailable_sqlstate
+from ._pgconnect import connect_params
 
 logger = logging.getLogger(__name__)
 
-#: Keyword arguments SQLAlchemy's asyncpg dialect consumes itself instead of passing to asyncpg.
-_DIALECT_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func",
-                 "async_creator_fn")  # fmt: skip
 #: How long a read waits for a free connection before the database counts as unavailable.
 ACQUIRE_TIMEOUT = 5.0
 
@@ -80,17 +79,20 @@ class DirectReads:
         dialect: the engine's dialect (compiles the statements exactly as the engine would).
         url: the engine's URL (the same server, credentials and options).
         max_size: the most connections this pool opens (connections open on first use).
+        connect_args: the engine's ``connect_args`` (TLS, server settings, statement caches).
     """
 
-    def __init__(self, dialect: Dialect, url: URL, max_size: int) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        url: URL,
+        max_size: int,
+        connect_args: Mapping[str, Any] | None = None,
+    ) -> None:
         self._dialect = dialect
-        args, connect_options = dialect.create_connect_args(url)
-        options = dict(connect_options)
-        cache_size = options.get("prepared_statement_cache_size", 100)
-        for name in _DIALECT_ONLY:
-            options.pop(name, None)
-        self._connect: tuple[list[Any], dict[str, Any]] = (list(args), options)
-        self._statement_cache_size = int(cache_size or 0)
+        args, options, cache_size = connect_params(dialect, url, connect_args or {})
+        self._connect: tuple[list[Any], dict[str, Any]] = (args, options)
+        self._statement_cache_size = cache_size
         self._max_size = max_size
         self._pool: Any = None
         self._creating = asyncio.Lock()

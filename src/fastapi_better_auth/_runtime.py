@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from typing_extensions import Self
 
 from . import _store
+from ._database_url import parse_database_url
 from ._direct import DirectReads
 from ._errors import (
     ConfigurationError,
@@ -34,6 +35,7 @@ from ._errors import (
 )
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
+from ._pgconnect import check_connection, connect_params, looks_pooled
 from ._schemas import AuthenticatedUser
 from ._settings import BetterAuthSettings
 from ._user_fields import UserFields
@@ -120,6 +122,15 @@ class BetterAuth:
         self.models: BetterAuthModels = get_models(self.settings.naming)
         self.user_fields = _user_fields(self.settings, user_model)
         self._owns_engine = engine is None
+        self._database = parse_database_url(
+            self.settings.database_url.get_secret_value()
+        )
+        self._pooled = (
+            self.settings.database_pooler == "transaction"
+            or self._database.transaction_pooler
+        )
+        #: asyncpg's arguments beyond the URL (TLS, server settings, caches): engine and direct reads.
+        self._connect_args: dict[str, Any] = {}
         self.engine = engine if engine is not None else self._create_engine()
         #: The same pool in autocommit, for single-statement reads: no BEGIN/ROLLBACK round trips.
         self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -133,7 +144,10 @@ class BetterAuth:
         #: (one passed in may carry connect arguments only its own pool knows).
         self._direct = (
             DirectReads(
-                self.engine.dialect, self.engine.url, self.settings.database_pool_size
+                self.engine.dialect,
+                self.engine.url,
+                self.settings.database_pool_size,
+                self._connect_args,
             )
             if self._owns_engine
             and self.settings.database_direct_reads
@@ -145,7 +159,15 @@ class BetterAuth:
         )
 
     def _create_engine(self) -> AsyncEngine:
-        url = self.settings.sqlalchemy_url
+        """The engine of ``database_url``: libpq's parameters become asyncpg's arguments.
+
+        Behind a transaction pooler no prepared statement is cached: asyncpg then uses unnamed
+        statements, which PgBouncer 1.18 passes through (named ones stay on one server connection).
+        """
+        url = self._database.sqlalchemy_url
+        self._connect_args = self._database.connect_args(
+            transaction_pooler=self._pooled
+        )
         # echo shows the SQL only: bound values include session tokens, never logged
         options: dict[str, object] = {
             "echo": self.settings.database_echo,
@@ -157,6 +179,8 @@ class BetterAuth:
                 max_overflow=self.settings.database_max_overflow,
                 pool_timeout=5,
             )
+        if self._connect_args:
+            options["connect_args"] = self._connect_args
         engine = create_async_engine(url, **options)
         _ping_on_checkout(engine.sync_engine)
         return engine
@@ -165,7 +189,12 @@ class BetterAuth:
         """Prefetch the signing keys; never fails because Better-Auth or the database is down.
 
         Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
+
+        Raises:
+            ConfigurationError: the database refuses this configuration (TLS, credentials, a
+                transaction pooler without ``database_pooler``); the message says what to set.
         """
+        await self._check_connection()
         await self._check_user_columns()
         keys = await self.verifier.warm()
         database = await self._warm_reads() if self._direct is not None else None
@@ -177,6 +206,25 @@ class BetterAuth:
                 "database_ready": database,
             },
         )
+
+    async def _check_connection(self) -> None:
+        """Fail start on a TLS, credential or pooler misconfiguration (not on a database down).
+
+        Raises:
+            ConfigurationError: a setting or URL parameter must change; the message says which.
+        """
+        if not (self._owns_engine and DirectReads.supports(self.engine.dialect)):
+            return
+        if looks_pooled(self._database) and not self._pooled:
+            logger.warning(
+                "better_auth.pooler_suspected: if this is a transaction pooler, set "
+                "BETTER_AUTH_DATABASE_POOLER=transaction",
+                extra={"database": self._database.redacted},
+            )
+        params = connect_params(
+            self.engine.dialect, self.engine.url, self._connect_args
+        )
+        await check_connection(params, self._database, transaction_pooler=self._pooled)
 
     async def _warm_reads(self) -> bool:
         """Open a direct-read connection and prepare the per-request reads on it; never raises."""

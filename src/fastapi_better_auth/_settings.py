@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ._database_url import parse_database_url
 from ._errors import ConfigurationError
 from ._naming import SchemaNaming
 from ._user_fields import FieldType
@@ -41,19 +42,11 @@ def _origin(url: str) -> str:
 def async_database_url(url: str) -> str:
     """The SQLAlchemy async URL for a URL as Better-Auth's ``DATABASE_URL`` writes it.
 
-    ``postgres://`` and ``postgresql://`` use asyncpg; ``sqlite://`` and ``file:`` use aiosqlite;
-    a URL that already names a driver is kept.
+    ``postgres://`` and ``postgresql://`` use asyncpg (libpq's query parameters move to
+    asyncpg's connect arguments); ``sqlite://`` and ``file:`` use aiosqlite; a URL that already
+    names another driver is kept.
     """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        if url.startswith("file:"):
-            return f"sqlite+aiosqlite:///{url.removeprefix('file:')}"
-        return url
-    if scheme in {"postgres", "postgresql"}:
-        return f"postgresql+asyncpg://{rest}"
-    if scheme == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
-    return url
+    return parse_database_url(url).sqlalchemy_url
 
 
 class BetterAuthSettings(BaseSettings):
@@ -93,6 +86,14 @@ class BetterAuthSettings(BaseSettings):
         description=(
             "On PostgreSQL (asyncpg), run the per-request user/session reads on a separate "
             "asyncpg pool of up to database_pool_size connections, skipping SQLAlchemy's pool."
+        ),
+    )
+    database_pooler: Literal["none", "transaction"] = Field(
+        default="none",
+        description=(
+            '"transaction" behind a pooler in transaction mode (PgBouncer < 1.21, Supabase '
+            "port 6543): no prepared statement outlives its statement. The URL's "
+            "pgbouncer=true means the same."
         ),
     )
 
@@ -181,6 +182,13 @@ class BetterAuthSettings(BaseSettings):
             raise ValueError(
                 f"supported algorithms are {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
             )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _parse_database_url(cls, value: SecretStr) -> SecretStr:
+        """Refuse an unknown or unusable URL parameter now, not on the first query."""
+        parse_database_url(value.get_secret_value())  # raises ConfigurationError
         return value
 
     @model_validator(mode="after")

@@ -1,0 +1,122 @@
+"""A real PgBouncer in transaction mode on 127.0.0.1, in front of the suite's PostgreSQL.
+
+Debian's ``pgbouncer`` (1.18 on bookworm: no protocol-level prepared statements, so a
+prepared statement lives on whichever server connection made it). Config and logs live in a
+temporary folder; as root the process runs as the unprivileged user of tests/pg.py.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.pg import OS_USER, PostgresServer, free_port
+
+
+def find_pgbouncer() -> str | None:
+    """The pgbouncer binary ($PGBOUNCER, PATH, Debian's /usr/sbin), or None."""
+    for candidate in (
+        os.environ.get("PGBOUNCER"),
+        shutil.which("pgbouncer"),
+        "/usr/sbin/pgbouncer",
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+class PgBouncer:
+    """One pgbouncer process; ``url(database)`` reaches ``postgres``' database through it."""
+
+    def __init__(self, postgres: PostgresServer, *, pool_size: int = 5) -> None:
+        binary = find_pgbouncer()
+        if binary is None:
+            raise RuntimeError("pgbouncer not found: install Debian's pgbouncer")
+        self.binary = binary
+        self.postgres = postgres
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="fba-pgb-"))
+        self.pool_size = pool_size
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _write_config(self) -> Path:
+        (self.root / "userlist.txt").write_text('"postgres" ""\n')
+        config = self.root / "pgbouncer.ini"
+        config.write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={self.postgres.port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            f"unix_socket_dir = {self.root}\n"
+            "auth_type = trust\n"
+            f"auth_file = {self.root / 'userlist.txt'}\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {self.pool_size}\n"
+            "max_client_conn = 500\n"
+            f"logfile = {self.root / 'pgbouncer.log'}\n"
+            "ignore_startup_parameters = extra_float_digits\n"
+        )
+        return config
+
+    def start(self) -> None:
+        config = self._write_config()
+        user = None
+        if os.geteuid() == 0:  # pgbouncer refuses root: run as the cluster's owner
+            os.chmod(self.root, 0o755)  # noqa: S103 (the unprivileged user writes its log here)
+            shutil.chown(self.root, OS_USER)
+            user = OS_USER
+        self._process = subprocess.Popen(
+            [self.binary, "-q", str(config)], cwd=self.root, user=user
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Wait until pgbouncer accepts connections."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(f"pgbouncer exited: {self.log()}")
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"pgbouncer did not start: {self.log()}")
+
+    def log(self) -> str:
+        path = self.root / "pgbouncer.log"
+        return path.read_text() if path.exists() else ""
+
+    def url(self, database: str, query: str = "") -> str:
+        """A libpq URL of ``database`` through this pgbouncer (``query`` appended)."""
+        url = f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"{url}?{query}" if query else url
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(
+                signal.SIGTERM
+            )  # immediate shutdown (SIGINT waits)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_pgbouncer(postgres: PostgresServer, **options: int) -> Iterator[PgBouncer]:
+    """A started pgbouncer in transaction mode, stopped at exit."""
+    bouncer = PgBouncer(postgres, **options)
+    try:
+        bouncer.start()
+        yield bouncer
+    finally:
+        bouncer.stop()
