@@ -6,6 +6,7 @@ from fastapi_better_auth import (
     BetterAuthSettings,
     RequestLoggingMiddleware,
     add_cors,
+    add_exception_handlers,
     better_auth_router,
     configure_logging,
 )
@@ -22,6 +23,7 @@ def create_app() -> FastAPI:
     configure_logging()  # JSON lines on stderr, one object per record
     app = FastAPI()
     app.include_router(better_auth_router(settings))
+    add_exception_handlers(app)  # library errors from your own routes: their status, not 500
     app.add_middleware(RequestLoggingMiddleware)  # one line per request, never a header
     add_cors(
         app, settings

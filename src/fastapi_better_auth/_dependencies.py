@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.responses import JSONResponse
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +83,37 @@ def to_http_exception(error: BetterAuthError) -> HTTPException:
     return HTTPException(
         error.status_code, detail=detail, headers=error.http_headers() or None
     )
+
+
+async def _answer_library_error(request: Request, exc: Exception) -> JSONResponse:
+    """A library error raised by any route of the app, answered as the library's own routes do.
+
+    A 500 (a misconfiguration) is logged with its message and answered with its code only: the
+    message is for the operator, not the client.
+    """
+    if not isinstance(
+        exc, BetterAuthError
+    ):  # pragma: no cover  (registered for these only)
+        raise exc
+    http = to_http_exception(exc)
+    detail: Any = http.detail
+    if exc.status_code >= 500 and exc.status_code != 503:
+        logger.error(
+            "better_auth.error", extra={"code": exc.code.value, "detail": exc.message}
+        )
+        detail = {"code": exc.code.value, "message": "Internal server error."}
+    return JSONResponse(
+        {"detail": detail}, status_code=http.status_code, headers=http.headers
+    )
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Answer every library error raised anywhere in ``app`` in its documented status and shape.
+
+    The library's own routes already do; this covers your routes and services that raise
+    ``UserBannedError``, ``DatabaseUnavailableError``… themselves, which FastAPI would answer 500.
+    """
+    app.add_exception_handler(BetterAuthError, _answer_library_error)
 
 
 def runtime_of(request: Request) -> BetterAuth:

@@ -57,6 +57,7 @@ PUBLIC_API = [
     "VerifiedUser",
     "__version__",
     "add_cors",
+    "add_exception_handlers",
     "better_auth_router",
     "configure_logging",
     "cors_options",
