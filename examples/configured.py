@@ -23,7 +23,9 @@ def create_app() -> FastAPI:
     configure_logging()  # JSON lines on stderr, one object per record
     app = FastAPI()
     app.include_router(better_auth_router(settings))
-    add_exception_handlers(app)  # library errors from your own routes: their status, not 500
+    add_exception_handlers(
+        app
+    )  # library errors from your own routes: their status, not 500
     app.add_middleware(RequestLoggingMiddleware)  # one line per request, never a header
     add_cors(
         app, settings

@@ -11,8 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from examples.quickstart import app
-from fastapi_better_auth import AuthenticatedUser, _migrate, current_user
-from fastapi_better_auth.testing import TokenIssuer, make_user, user_claims
+from fastapi_better_auth import AuthenticatedUser, current_user
+from fastapi_better_auth.testing import (
+    TokenIssuer,
+    create_tables,
+    make_user,
+    user_claims,
+)
 
 
 def seed(database_url: str, *rows: object) -> None:
@@ -20,7 +25,7 @@ def seed(database_url: str, *rows: object) -> None:
 
     async def insert() -> None:
         engine = create_async_engine(database_url)
-        await _migrate.upgrade(engine)
+        await create_tables(engine)
         async with (
             AsyncSession(engine, expire_on_commit=False) as session,
             session.begin(),

@@ -181,7 +181,18 @@ class BetterAuth:
             )
         if self._connect_args:
             options["connect_args"] = self._connect_args
-        engine = create_async_engine(url, **options)
+        try:
+            engine = create_async_engine(url, **options)
+        except (
+            ModuleNotFoundError
+        ) as exc:  # the driver's optional extra is not installed
+            extra = {"asyncpg": "postgres", "aiosqlite": "sqlite"}.get(exc.name or "")
+            if extra is None:
+                raise
+            raise ConfigurationError(
+                f"BETTER_AUTH_DATABASE_URL is a {extra} database but the {exc.name} driver is "
+                f'not installed: pip install "fastapi-better-auth-kit[{extra}]"'
+            ) from None
         _ping_on_checkout(engine.sync_engine)
         return engine
 

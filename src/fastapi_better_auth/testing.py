@@ -28,8 +28,11 @@ from urllib.parse import quote
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from . import _migrate
 from ._cookies import sign_token
+from ._naming import SchemaNaming
 from ._settings import BetterAuthSettings
 from ._types import generate_id, utcnow
 from .models import Account, Session, User
@@ -38,6 +41,7 @@ __all__ = [
     "Algorithm",
     "SigningKey",
     "TokenIssuer",
+    "create_tables",
     "make_account",
     "make_session",
     "make_user",
@@ -282,3 +286,14 @@ def session_cookie(
     """
     name = f"{'__Secure-' if secure else ''}{prefix}.session_token"
     return name, quote(sign_token(token, secret), safe="")
+
+
+async def create_tables(
+    engine: AsyncEngine, naming: SchemaNaming | None = None
+) -> None:
+    """Create Better-Auth's tables in a test database (the package's migration, as
+    ``python -m fastapi_better_auth migrate upgrade`` runs it), under ``naming``.
+
+    For your own tests' throwaway databases; in production Better-Auth's migration owns the schema.
+    """
+    await _migrate.upgrade(engine, naming)

@@ -1,5 +1,6 @@
 """The runtime owns what it creates, shares what it is given, and tells unavailability from bugs."""
 
+import sys
 from typing import Annotated
 
 import pytest
@@ -159,3 +160,24 @@ async def test_pool_size_settings_reach_the_engine(pg_url: str) -> None:
         assert pool._max_overflow == 0  # type: ignore[attr-defined]
     finally:
         await auth.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "module", "extra"),
+    [
+        ("postgresql://u@127.0.0.1:1/db", "asyncpg", "postgres"),
+        ("sqlite:///x.db", "aiosqlite", "sqlite"),
+    ],
+)
+def test_a_missing_driver_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, url: str, module: str, extra: str
+) -> None:
+    """Installed without ``[postgres]``/``[sqlite]``: one message naming the extra, at start."""
+    monkeypatch.setitem(
+        sys.modules, module, None
+    )  # what an absent package looks like to import
+    settings = BetterAuthSettings.load(url="http://127.0.0.1:3005", database_url=url)
+    with pytest.raises(
+        ConfigurationError, match=rf"fastapi-better-auth-kit\[{extra}\]"
+    ):
+        BetterAuth(settings)

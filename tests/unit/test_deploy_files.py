@@ -244,3 +244,16 @@ def test_better_auth_server_listens_on_host_from_the_environment() -> None:
     """server.mjs must read HOST, or the api container cannot reach Better-Auth."""
     server = (EXAMPLES / "better-auth-server" / "server.mjs").read_text()
     assert "process.env.HOST" in server
+
+
+def test_env_example_names_every_setting_and_only_real_ones() -> None:
+    """``.env.example`` lists every setting (set or commented out) and nothing unknown."""
+    from fastapi_better_auth import BetterAuthSettings
+
+    text = (ROOT / ".env.example").read_text()
+    named = set(re.findall(r"^#? ?((?:BETTER_AUTH_)?[A-Z_]+)=", text, re.MULTILINE))
+    expected = {
+        f"BETTER_AUTH_{name.upper()}" for name in BetterAuthSettings.model_fields
+    }
+    expected = (expected - {"BETTER_AUTH_DATABASE_URL"}) | {"DATABASE_URL"}
+    assert named == expected
