@@ -64,6 +64,27 @@ def _ping_on_checkout(engine: Engine) -> None:
     event.listen(engine, "checkout", checkout)
 
 
+def _utc_sessions(engine: Engine) -> None:
+    """Every PostgreSQL connection talks UTC (``SET TIME ZONE 'UTC'`` when it opens).
+
+    Prisma and Drizzle make ``timestamp`` columns without time zone holding UTC wall time;
+    PostgreSQL converts between those and the ``timestamptz`` values bound here (a ban's end,
+    "now" in comparisons) in the session's time zone, which is the server's unless set.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        finally:
+            cursor.close()
+        dbapi_connection.commit()  # outlives the pool's rollback on return
+
+    event.listen(engine, "connect", connect)
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
     refused = is_unavailable_sqlstate(
@@ -126,6 +147,7 @@ class BetterAuth:
             )
         engine = create_async_engine(url, **options)
         _ping_on_checkout(engine.sync_engine)
+        _utc_sessions(engine.sync_engine)
         return engine
 
     async def start(self) -> None:

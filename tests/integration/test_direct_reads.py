@@ -23,6 +23,7 @@ NAMINGS: dict[str, dict[str, Any]] = {
     "default": {},
     "snake-plural": {"use_plural": True, "column_case": "snake"},
     "uuid": {"id_type": "uuid"},
+    "serial": {"id_type": "serial"},
 }
 
 
@@ -36,29 +37,31 @@ async def _seed(url: str, options: dict[str, Any]) -> tuple[str, str, str]:
     """A user with a session, in a schema of ``options``' naming; their ids and the token."""
     auth = BetterAuth(_settings(url, **options))
     models = auth.models
-    is_uuid = options.get("id_type") == "uuid"
-    user_id = str(uuid.uuid4()) if is_uuid else "u" * 32
-    session_id = str(uuid.uuid4()) if is_uuid else "s" * 32
+    id_type = options.get("id_type")
+    user_id = str(uuid.uuid4()) if id_type == "uuid" else "u" * 32
+    session_id = str(uuid.uuid4()) if id_type == "uuid" else "s" * 32
+    serial = {"id": None} if id_type == "serial" else {}  # numbered by the database
     now = utcnow()
     try:
         await _migrate.upgrade(auth.engine, auth.settings.naming)
         async with auth.transaction() as db:
-            db.add(
-                models.user(
-                    id=user_id, name="Ada", email="ada@example.com",
-                    email_verified=True, role="admin,user", banned=True,
-                    ban_reason="spam", ban_expires=now + timedelta(days=1),
-                    created_at=now, updated_at=now,
-                )
+            user = models.user(
+                name="Ada", email="ada@example.com",
+                email_verified=True, role="admin,user", banned=True,
+                ban_reason="spam", ban_expires=now + timedelta(days=1),
+                created_at=now, updated_at=now, **(serial or {"id": user_id}),
             )  # fmt: skip
+            db.add(user)
             await db.flush()
-            db.add(
-                models.session(
-                    id=session_id, token="tok" * 10, user_id=user_id,
-                    expires_at=now + timedelta(days=7), created_at=now,
-                    updated_at=now, ip_address="10.0.0.1", user_agent="test",
-                )
+            session = models.session(
+                token="tok" * 10, user_id=user.id,
+                expires_at=now + timedelta(days=7), created_at=now,
+                updated_at=now, ip_address="10.0.0.1", user_agent="test",
+                **(serial or {"id": session_id}),
             )  # fmt: skip
+            db.add(session)
+            await db.flush()
+            user_id, session_id = user.id, session.id
     finally:
         await auth.close()
     return user_id, session_id, "tok" * 10
@@ -72,7 +75,10 @@ async def _hot_reads(
         await _store.user_by_id(read, models, user_id),
         await _store.session_by_id(read, models, session_id, user_id),
         await _store.session_by_token(read, models, token),
-        await _store.user_by_id(read, models, session_id),  # no such user
+        # no such user (a serial session id can be a user's id too)
+        await _store.user_by_id(
+            read, models, "999999" if models.naming.id_type == "serial" else session_id
+        ),
     )
 
 
