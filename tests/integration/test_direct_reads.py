@@ -227,3 +227,36 @@ async def test_direct_reads_answer_unavailable_when_no_connection_frees_up(
                 await _store.user_by_id(auth.read_row, auth.models, user_id)
         found = await _store.user_by_id(auth.read_row, auth.models, user_id)
         assert found is not None and found.id == user_id
+
+
+async def test_direct_reads_give_timestamps_without_time_zone_as_utc(
+    pg_url: str,
+) -> None:
+    """Prisma's and Drizzle's ``timestamp`` columns hold UTC wall time: aware UTC both ways."""
+    from datetime import datetime, timezone
+
+    async with BetterAuth(_settings(pg_url)) as auth:
+        assert auth._direct is not None
+        pool = await auth._direct._get_pool()
+        async with pool.acquire() as connection:
+            await connection.execute("SET TIME ZONE 'America/New_York'")  # no effect
+            plain = await connection.fetchval(
+                "SELECT '2026-12-04 18:11:55.135'::timestamp"
+            )
+            aware = datetime(
+                2026, 12, 4, 19, 11, 55, tzinfo=timezone(timedelta(hours=1))
+            )
+            naive = aware.replace(tzinfo=None)
+            bound = await connection.fetchrow(
+                "SELECT $1::timestamp::text AS a, $2::timestamp::text AS n",
+                aware,
+                naive,
+            )
+            endless = await connection.fetchrow(
+                "SELECT 'infinity'::timestamp AS hi, '-infinity'::timestamp AS lo"
+            )
+            await connection.execute("RESET TIME ZONE")
+    assert plain == datetime(2026, 12, 4, 18, 11, 55, 135000, tzinfo=timezone.utc)
+    assert (bound["a"], bound["n"]) == ("2026-12-04 18:11:55", "2026-12-04 19:11:55")
+    assert (endless["hi"].year, endless["lo"].year) == (9999, 1)
+    assert endless["hi"].tzinfo is timezone.utc
