@@ -40,7 +40,8 @@ async def _seed(url: str, options: dict[str, Any]) -> tuple[str, str, str]:
     id_type = options.get("id_type")
     user_id = str(uuid.uuid4()) if id_type == "uuid" else "u" * 32
     session_id = str(uuid.uuid4()) if id_type == "uuid" else "s" * 32
-    serial = {"id": None} if id_type == "serial" else {}  # numbered by the database
+    # numbered by the database
+    serial: dict[str, str | None] = {"id": None} if id_type == "serial" else {}
     now = utcnow()
     try:
         await _migrate.upgrade(auth.engine, auth.settings.naming)

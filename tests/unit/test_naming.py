@@ -84,7 +84,9 @@ def test_serial_and_epoch_ms_naming_maps_ids_and_dates() -> None:
     models = get_models(
         SchemaNaming.from_mappings(id_type="serial", sqlite_dates="epoch_ms")
     )
-    session = models.session.__table__.c
+    from sqlalchemy import inspect
+
+    session = inspect(models.session).local_table.c
     assert isinstance(session["id"].type, SerialId)
     assert isinstance(session["user_id"].type, SerialId)
     assert session["id"].default is None  # numbered by the database
