@@ -66,6 +66,20 @@ def _kysely_serial() -> list[str]:
     ]
 
 
+def _plural_uuid(statements: list[str]) -> list[str]:
+    """The Drizzle schema with ``usePlural`` and ``generateId: "uuid"`` (the generator's rules)."""
+    tables = r'"(user|session|account|verification|jwks)"(?=[ (])'
+    return [
+        re.sub(tables, r'"\1s"', s)
+        .replace(
+            '"id" text PRIMARY KEY NOT NULL',
+            '"id" uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid() NOT NULL',
+        )
+        .replace('"user_id" text NOT NULL', '"user_id" uuid NOT NULL')
+        for s in statements
+    ]
+
+
 SERIAL = {"id_type": "serial"}
 SNAKE = {"column_case": "snake"}
 EPOCH = {"sqlite_dates": "epoch_ms"}
@@ -83,6 +97,11 @@ VARIANTS = {
     "prisma-pg-serial": Variant("postgres", _section(PRISMA_PG, 2), SERIAL),
     "drizzle-pg": Variant("postgres", _section(DRIZZLE_PG, 1), SNAKE),
     "drizzle-pg-serial": Variant("postgres", _section(DRIZZLE_PG, 2), SNAKE | SERIAL),
+    "drizzle-pg-plural-uuid": Variant(
+        "postgres",
+        _plural_uuid(_section(DRIZZLE_PG, 1)),
+        SNAKE | {"use_plural": True, "id_type": "uuid"},
+    ),
     # Prisma <= 6's own engine writes epoch milliseconds, its driver adapters ISO text
     "prisma-sqlite-engine": Variant("sqlite", _section(PRISMA_LITE, 1), EPOCH),
     "prisma-sqlite-adapter": Variant("sqlite", _section(PRISMA_LITE, 1), {}),
@@ -123,7 +142,7 @@ def _flag(variant: Variant, value: bool) -> Any:
 async def _insert(conn: Any, variant: Variant, model: str, row: dict[str, Any]) -> Any:
     """Insert ``row`` (Better-Auth field names) as the adapter would; the row's id as stored."""
     naming = variant.naming
-    if naming.id_type == "serial":
+    if naming.id_type != "text":  # the database makes serial and uuid ids
         row = {k: v for k, v in row.items() if k != "id"}
     columns = ", ".join(f'"{naming.column(model, field)}"' for field in row)
     values = ", ".join(f":{field}" for field in row)
