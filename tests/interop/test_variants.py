@@ -532,3 +532,22 @@ def test_sqlite_database_each_credential_and_ban_seen_both_ways(
     assert (unbanned.status_code, unbanned.json()["banned"]) == (200, False)
     again = sign_in(rig.server, user.email)
     assert rig.api("GET", "/auth/me", again, "signed").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def sqlite_serial_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    path: Path = tmp_path_factory.mktemp("sqlite-serial-rig") / "better-auth.db"
+    url = f"sqlite:///{path}"
+    with (
+        running_better_auth(url, env={"BA_ID": "serial"}) as server,
+        example_app(app_settings(server, url, id_type="serial")) as client,
+    ):
+        yield start_rig(server, client, SqliteProbe(path))
+
+
+@pytest.mark.interop
+def test_sqlite_serial_ids_core_flow_passes(sqlite_serial_rig: Rig) -> None:
+    """generateId "serial" on SQLite: integer rowid ids, strings in every answer."""
+    user = login(sqlite_serial_rig.server, unique_email("sqliteserial"))
+    assert user.user_id.isdigit()
+    run_core_flow(sqlite_serial_rig)
