@@ -136,7 +136,7 @@ export const closeDatabase = opened.close;
 
 const names = naming();
 const advanced = { database: {} };
-if (env.BA_ID === "uuid") advanced.database.generateId = "uuid";
+if (env.BA_ID === "uuid" || env.BA_ID === "serial") advanced.database.generateId = env.BA_ID;
 else if (env.BA_ID) throw new Error(`unsupported BA_ID ${env.BA_ID}`);
 if (env.BA_COOKIE_PREFIX) advanced.cookiePrefix = env.BA_COOKIE_PREFIX;
 const extra = extraFields(); // BA_EXTRA_FIELDS: additionalFields join the (renamed) user model

@@ -9,7 +9,8 @@ where it is read from are decided in one place. Everything else keeps using SQLA
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,8 @@ from ._pgconnect import connect_params
 
 logger = logging.getLogger(__name__)
 
+#: A statement's parameter: its name and the bind processor of its type (None: sent as is).
+_Param = tuple[str, Callable[[Any], Any] | None]
 #: How long a read waits for a free connection before the database counts as unavailable.
 ACQUIRE_TIMEOUT = 5.0
 
@@ -65,11 +68,41 @@ async def _keep_session(_connection: Any) -> None:
     """
 
 
+#: PostgreSQL's epoch: ``timestamp`` values travel as microseconds since then.
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def _utc_timestamp(value: tuple[int]) -> datetime:
+    """A ``timestamp`` (without time zone) as an aware UTC datetime.
+
+    Prisma and Drizzle create such columns and write UTC into them; asyncpg would hand back
+    naive datetimes that cannot be compared with the aware ones used everywhere else.
+    """
+    try:
+        return _PG_EPOCH + timedelta(microseconds=value[0])
+    except OverflowError:  # 'infinity' / '-infinity'
+        return (datetime.max if value[0] > 0 else datetime.min).replace(
+            tzinfo=timezone.utc
+        )
+
+
+def _timestamp_of(value: datetime) -> tuple[int]:
+    """The UTC wall time of ``value`` (naive means UTC), as ``timestamp`` stores it."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return ((value - _PG_EPOCH) // timedelta(microseconds=1),)
+
+
 async def _text_uuids(connection: Any) -> None:
-    # ids are strings everywhere in the library, as SQLAlchemy's Uuid(as_uuid=False) gives them
+    # ids are strings everywhere in the library, as SQLAlchemy's Uuid(as_uuid=False) gives them;
+    # dates are aware UTC datetimes, also from timestamp columns without time zone
     await connection.set_type_codec(
         "uuid", encoder=str, decoder=str, schema="pg_catalog", format="text"
     )
+    await connection.set_type_codec(
+        "timestamp", encoder=_timestamp_of, decoder=_utc_timestamp,
+        schema="pg_catalog", format="tuple",
+    )  # fmt: skip
 
 
 class DirectReads:
@@ -96,18 +129,24 @@ class DirectReads:
         self._max_size = max_size
         self._pool: Any = None
         self._creating = asyncio.Lock()
-        self._sql: dict[Select[Any], tuple[str, tuple[str, ...]]] = {}
+        self._sql: dict[Select[Any], tuple[str, tuple[_Param, ...]]] = {}
 
     @staticmethod
     def supports(dialect: Dialect) -> bool:
         """Whether ``dialect`` talks to PostgreSQL through asyncpg."""
         return dialect.name == "postgresql" and dialect.driver == "asyncpg"
 
-    def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[str, ...]]:
+    def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[_Param, ...]]:
         found = self._sql.get(statement)
         if found is None:
             compiled = statement.compile(dialect=self._dialect)
-            found = (str(compiled), tuple(compiled.positiontup or ()))
+            # each parameter with its type's bind processing (a serial id's str -> int),
+            # which SQLAlchemy would apply and asyncpg does not
+            params = tuple(
+                (name, compiled.binds[name].type.bind_processor(self._dialect))
+                for name in compiled.positiontup or ()
+            )
+            found = (str(compiled), params)
             self._sql[statement] = found
         return found
 
@@ -137,7 +176,10 @@ class DirectReads:
         import asyncpg
 
         sql, names = self._compiled(statement)
-        values = [params[name] for name in names]
+        values = [
+            params[name] if process is None else process(params[name])
+            for name, process in names
+        ]
         for attempt in (1, 2):
             try:
                 pool = await self._get_pool()

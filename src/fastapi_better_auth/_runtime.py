@@ -86,6 +86,27 @@ def _user_fields(
     return UserFields.from_setting(settings.user_fields)
 
 
+def _utc_sessions(engine: Engine) -> None:
+    """Every PostgreSQL connection talks UTC (``SET TIME ZONE 'UTC'`` when it opens).
+
+    Prisma and Drizzle make ``timestamp`` columns without time zone holding UTC wall time;
+    PostgreSQL converts between those and the ``timestamptz`` values bound here (a ban's end,
+    "now" in comparisons) in the session's time zone, which is the server's unless set.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        finally:
+            cursor.close()
+        dbapi_connection.commit()  # outlives the pool's rollback on return
+
+    event.listen(engine, "connect", connect)
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
     refused = is_unavailable_sqlstate(
@@ -194,6 +215,7 @@ class BetterAuth:
                 f'not installed: pip install "fastapi-better-auth-kit[{extra}]"'
             ) from None
         _ping_on_checkout(engine.sync_engine)
+        _utc_sessions(engine.sync_engine)
         return engine
 
     async def start(self) -> None:

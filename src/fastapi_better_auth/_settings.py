@@ -142,9 +142,15 @@ class BetterAuthSettings(BaseSettings):
     column_case: Literal["camel", "snake"] = "camel"
     model_names: dict[str, str] = Field(default_factory=dict)
     field_names: dict[str, dict[str, str]] = Field(default_factory=dict)
-    id_type: Literal["text", "uuid"] = Field(
+    id_type: Literal["text", "uuid", "serial"] = Field(
         default="text",
-        description='"uuid" when Better-Auth runs with advanced.database.generateId: "uuid".',
+        description='"uuid" or "serial" when Better-Auth runs with '
+        'advanced.database.generateId: "uuid" or "serial".',
+    )
+    sqlite_dates: Literal["iso", "epoch_ms"] = Field(
+        default="iso",
+        description='How dates are stored on SQLite: "iso" text (Kysely, Prisma driver '
+        'adapters) or "epoch_ms" integers (Drizzle, Prisma\'s own SQLite engine).',
     )
     user_fields: dict[str, FieldType] = Field(
         default_factory=dict,
@@ -270,4 +276,5 @@ class BetterAuthSettings(BaseSettings):
             model_names=self.model_names,
             field_names=self.field_names,
             id_type=self.id_type,
+            sqlite_dates=self.sqlite_dates,
         )

@@ -225,16 +225,19 @@ async def user_by_id(
     return None if row is None else user_snapshot(row, fields)
 
 
-#: An id no row has, valid for both id types: the warm-up reads find nothing.
+#: An id no row has, valid for text and uuid ids: the warm-up reads find nothing.
 _NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
+#: The serial id no row has (identities start at 1).
+_NO_SUCH_SERIAL = "0"
 
 
 async def warm_reads(
     read: RowReader, models: BetterAuthModels, fields: UserFields = CORE
 ) -> None:
     """Run the per-request reads once, finding nothing: compiled and prepared before the first request."""
-    await user_by_id(read, models, _NO_SUCH_ID, fields)
-    await session_by_id(read, models, _NO_SUCH_ID, _NO_SUCH_ID, fields)
+    no_such = _NO_SUCH_SERIAL if models.naming.id_type == "serial" else _NO_SUCH_ID
+    await user_by_id(read, models, no_such, fields)
+    await session_by_id(read, models, no_such, no_such, fields)
     await session_by_token(read, models, _NO_SUCH_ID, fields)
 
 

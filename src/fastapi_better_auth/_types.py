@@ -9,14 +9,15 @@ understand each other's rows, and always hand Python timezone-aware UTC datetime
 import secrets
 import string
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer
+from sqlalchemy import Boolean, ColumnElement, DateTime, Integer, Text, cast
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
 _ID_ALPHABET = string.ascii_letters + string.digits
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def generate_id(length: int = 32) -> str:
@@ -92,6 +93,38 @@ class UTCDateTime(TypeDecorator[datetime]):
         if isinstance(value, datetime):
             return as_utc(value)
         return _parse_iso(value)
+
+
+class UTCEpochMsDateTime(UTCDateTime):
+    """As :class:`UTCDateTime`, but epoch milliseconds on SQLite (Drizzle's ``timestamp_ms``)."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is not None and dialect.name == "sqlite":
+            return (as_utc(value) - _EPOCH) // timedelta(milliseconds=1)
+        return super().process_bind_param(value, dialect)
+
+
+class SerialId(TypeDecorator[str]):
+    """An ``integer`` id (``generateId: "serial"``) that is a string in Python, as in Better-Auth's JSON.
+
+    Selected columns are cast to text in SQL (``column_expression``), so rows read through
+    asyncpg directly carry strings too; bound values are converted to ``int``, and the callers
+    check ids with ``SchemaNaming.valid_id`` first.
+    """
+
+    impl = Integer
+    cache_ok = True
+
+    def column_expression(self, colexpr: ColumnElement[Any]) -> ColumnElement[Any]:
+        return cast(colexpr, Text)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
 
 
 class JSBoolean(TypeDecorator[bool]):

@@ -19,7 +19,15 @@ from sqlalchemy import Column, ForeignKey, Index, MetaData, Table, Text, Uuid, t
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from ._naming import SchemaNaming, to_camel
-from ._types import JSBoolean, UTCDateTime, generate_id, new_id, utcnow
+from ._types import (
+    JSBoolean,
+    SerialId,
+    UTCDateTime,
+    UTCEpochMsDateTime,
+    generate_id,
+    new_id,
+    utcnow,
+)
 
 __all__ = [
     "Account",
@@ -76,13 +84,21 @@ class _Physical:
     def __table_cls__(
         cls, name: str, metadata: MetaData, *args: Any, **kw: Any
     ) -> Table:
-        uuid_ids = cls.__naming__.id_type == "uuid"
+        naming = cls.__naming__
         for arg in args:
             if isinstance(arg, Column):
-                arg.name = cls.__naming__.column(cls.__model__, to_camel(arg.key))
-                if uuid_ids and arg.key in _ID_KEYS:
+                arg.name = naming.column(cls.__model__, to_camel(arg.key))
+                if naming.id_type == "uuid" and arg.key in _ID_KEYS:
                     arg.type = UUID_ID
                     arg.info["better_auth_id"] = "uuid"
+                elif naming.id_type == "serial" and arg.key in _ID_KEYS:
+                    arg.type = SerialId()
+                    if arg.primary_key:  # the database numbers rows (an identity)
+                        arg.default = None
+                if naming.sqlite_dates == "epoch_ms" and isinstance(
+                    arg.type, UTCDateTime
+                ):
+                    arg.type = UTCEpochMsDateTime()
         return Table(name, metadata, *args, **kw)
 
 

@@ -23,6 +23,7 @@ NAMINGS: dict[str, dict[str, Any]] = {
     "default": {},
     "snake-plural": {"use_plural": True, "column_case": "snake"},
     "uuid": {"id_type": "uuid"},
+    "serial": {"id_type": "serial"},
 }
 
 
@@ -36,29 +37,32 @@ async def _seed(url: str, options: dict[str, Any]) -> tuple[str, str, str]:
     """A user with a session, in a schema of ``options``' naming; their ids and the token."""
     auth = BetterAuth(_settings(url, **options))
     models = auth.models
-    is_uuid = options.get("id_type") == "uuid"
-    user_id = str(uuid.uuid4()) if is_uuid else "u" * 32
-    session_id = str(uuid.uuid4()) if is_uuid else "s" * 32
+    id_type = options.get("id_type")
+    user_id = str(uuid.uuid4()) if id_type == "uuid" else "u" * 32
+    session_id = str(uuid.uuid4()) if id_type == "uuid" else "s" * 32
+    # numbered by the database
+    serial: dict[str, str | None] = {"id": None} if id_type == "serial" else {}
     now = utcnow()
     try:
         await _migrate.upgrade(auth.engine, auth.settings.naming)
         async with auth.transaction() as db:
-            db.add(
-                models.user(
-                    id=user_id, name="Ada", email="ada@example.com",
-                    email_verified=True, role="admin,user", banned=True,
-                    ban_reason="spam", ban_expires=now + timedelta(days=1),
-                    created_at=now, updated_at=now,
-                )
+            user = models.user(
+                name="Ada", email="ada@example.com",
+                email_verified=True, role="admin,user", banned=True,
+                ban_reason="spam", ban_expires=now + timedelta(days=1),
+                created_at=now, updated_at=now, **(serial or {"id": user_id}),
             )  # fmt: skip
+            db.add(user)
             await db.flush()
-            db.add(
-                models.session(
-                    id=session_id, token="tok" * 10, user_id=user_id,
-                    expires_at=now + timedelta(days=7), created_at=now,
-                    updated_at=now, ip_address="10.0.0.1", user_agent="test",
-                )
+            session = models.session(
+                token="tok" * 10, user_id=user.id,
+                expires_at=now + timedelta(days=7), created_at=now,
+                updated_at=now, ip_address="10.0.0.1", user_agent="test",
+                **(serial or {"id": session_id}),
             )  # fmt: skip
+            db.add(session)
+            await db.flush()
+            user_id, session_id = user.id, session.id
     finally:
         await auth.close()
     return user_id, session_id, "tok" * 10
@@ -72,7 +76,10 @@ async def _hot_reads(
         await _store.user_by_id(read, models, user_id),
         await _store.session_by_id(read, models, session_id, user_id),
         await _store.session_by_token(read, models, token),
-        await _store.user_by_id(read, models, session_id),  # no such user
+        # no such user (a serial session id can be a user's id too)
+        await _store.user_by_id(
+            read, models, "999999" if models.naming.id_type == "serial" else session_id
+        ),
     )
 
 
@@ -221,3 +228,36 @@ async def test_direct_reads_answer_unavailable_when_no_connection_frees_up(
                 await _store.user_by_id(auth.read_row, auth.models, user_id)
         found = await _store.user_by_id(auth.read_row, auth.models, user_id)
         assert found is not None and found.id == user_id
+
+
+async def test_direct_reads_give_timestamps_without_time_zone_as_utc(
+    pg_url: str,
+) -> None:
+    """Prisma's and Drizzle's ``timestamp`` columns hold UTC wall time: aware UTC both ways."""
+    from datetime import datetime, timezone
+
+    async with BetterAuth(_settings(pg_url)) as auth:
+        assert auth._direct is not None
+        pool = await auth._direct._get_pool()
+        async with pool.acquire() as connection:
+            await connection.execute("SET TIME ZONE 'America/New_York'")  # no effect
+            plain = await connection.fetchval(
+                "SELECT '2026-12-04 18:11:55.135'::timestamp"
+            )
+            aware = datetime(
+                2026, 12, 4, 19, 11, 55, tzinfo=timezone(timedelta(hours=1))
+            )
+            naive = aware.replace(tzinfo=None)
+            bound = await connection.fetchrow(
+                "SELECT $1::timestamp::text AS a, $2::timestamp::text AS n",
+                aware,
+                naive,
+            )
+            endless = await connection.fetchrow(
+                "SELECT 'infinity'::timestamp AS hi, '-infinity'::timestamp AS lo"
+            )
+            await connection.execute("RESET TIME ZONE")
+    assert plain == datetime(2026, 12, 4, 18, 11, 55, 135000, tzinfo=timezone.utc)
+    assert (bound["a"], bound["n"]) == ("2026-12-04 18:11:55", "2026-12-04 19:11:55")
+    assert (endless["hi"].year, endless["lo"].year) == (9999, 1)
+    assert endless["hi"].tzinfo is timezone.utc

@@ -105,3 +105,43 @@ async def test_deleting_a_user_cascades_to_sessions(migrated_url: str) -> None:
             assert (await session.execute(select(Session))).first() is None
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_serial_ids_are_rowids_numbered_by_the_database(
+    sqlite_url: str,
+) -> None:
+    """generateId "serial" on SQLite: ``integer`` primary keys (rowid aliases), strings in Python."""
+    from fastapi_better_auth import SchemaNaming
+    from fastapi_better_auth.models import get_models
+
+    naming = SchemaNaming.from_mappings(id_type="serial")
+    models = get_models(naming)
+    engine = create_async_engine(sqlite_url)
+    try:
+        await _migrate.upgrade(engine, naming)
+        async with (
+            AsyncSession(engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            users = [models.user(name=n, email=f"{n}@example.com") for n in "ab"]
+            session.add_all(users)
+            await session.flush()
+            session.add(
+                models.session(
+                    token="z" * 32,
+                    user_id=users[1].id,
+                    expires_at=datetime(2031, 1, 1, tzinfo=timezone.utc),
+                )
+            )
+        assert [u.id for u in users] == ["1", "2"]
+        async with engine.connect() as conn:
+            ddl = (
+                await conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name='user'")
+                )
+            ).scalar_one()
+            raw = (await conn.execute(text('SELECT id, "userId" FROM session'))).one()
+        assert "id INTEGER NOT NULL" in ddl
+        assert tuple(raw) == (1, 2)  # integers in the database
+    finally:
+        await engine.dispose()

@@ -194,6 +194,66 @@ def test_uuid_ids_core_flow_passes(uuid_rig: Rig) -> None:
     run_core_flow(uuid_rig)
 
 
+# -- generateId: "serial" on PostgreSQL ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def serial_rig(pg_rig_factory: Callable[..., Rig]) -> Rig:
+    return pg_rig_factory(
+        "serial", {"BA_ID": "serial"}, raise_server_exceptions=False, id_type="serial"
+    )
+
+
+@pytest.mark.interop
+def test_serial_ids_better_auth_makes_identity_integers_and_string_ids(
+    serial_rig: Rig,
+) -> None:
+    types = dict(
+        serial_rig.sql.rows(
+            "SELECT table_name || '.' || column_name, data_type || ':' || is_identity"
+            " FROM information_schema.columns"
+            " WHERE column_name IN ('id', 'userId') AND table_schema = 'public'"
+        )
+    )
+    assert types["user.id"] == types["session.id"] == "integer:YES"
+    assert types["session.userId"] == types["account.userId"] == "integer:NO"
+    user = login(serial_rig.server, unique_email("serialfact"))
+    assert user.user_id.isdigit() and user.session_id.isdigit()  # strings in JSON
+    claims = jwt_claims(user.jwt)
+    assert claims["sub"] == claims["id"] == user.user_id  # and in the JWT
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("kind", KINDS)
+def test_serial_ids_every_credential_identifies_user(
+    serial_rig: Rig, kind: Kind
+) -> None:
+    """With id_type "text" (before the setting existed) every one of these was a 500."""
+    user = login(serial_rig.server, unique_email("serialcred"))
+    response = serial_rig.api("GET", "/auth/session", user, kind)
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["id"] == user.user_id
+    me = serial_rig.api("GET", "/auth/me", user, kind)
+    assert (me.status_code, me.json()["id"]) == (200, user.user_id)
+
+
+@pytest.mark.interop
+def test_serial_ids_malformed_path_id_not_found(serial_rig: Rig) -> None:
+    admin = serial_rig.the_admin
+    for bad in ("abc", "007", "99999999999"):
+        for path in (f"/users/{bad}", f"/users/{bad}/sessions"):
+            response = serial_rig.api("GET", path, admin, "raw")
+            assert (response.status_code, error_code(response)) == (
+                404,
+                "USER_NOT_FOUND",
+            ), path
+
+
+@pytest.mark.interop
+def test_serial_ids_core_flow_passes(serial_rig: Rig) -> None:
+    run_core_flow(serial_rig)
+
+
 # -- ES256 and RS256 keys -----------------------------------------------------------------------
 
 
@@ -472,3 +532,22 @@ def test_sqlite_database_each_credential_and_ban_seen_both_ways(
     assert (unbanned.status_code, unbanned.json()["banned"]) == (200, False)
     again = sign_in(rig.server, user.email)
     assert rig.api("GET", "/auth/me", again, "signed").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def sqlite_serial_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    path: Path = tmp_path_factory.mktemp("sqlite-serial-rig") / "better-auth.db"
+    url = f"sqlite:///{path}"
+    with (
+        running_better_auth(url, env={"BA_ID": "serial"}) as server,
+        example_app(app_settings(server, url, id_type="serial")) as client,
+    ):
+        yield start_rig(server, client, SqliteProbe(path))
+
+
+@pytest.mark.interop
+def test_sqlite_serial_ids_core_flow_passes(sqlite_serial_rig: Rig) -> None:
+    """generateId "serial" on SQLite: integer rowid ids, strings in every answer."""
+    user = login(sqlite_serial_rig.server, unique_email("sqliteserial"))
+    assert user.user_id.isdigit()
+    run_core_flow(sqlite_serial_rig)

@@ -62,3 +62,33 @@ def test_get_models_default_returns_module_classes_and_caches_others() -> None:
     assert models is get_models(SchemaNaming.from_mappings(use_plural=True))
     assert models.user.__table__.name == "users"  # type: ignore[attr-defined]
     assert models.session.__table__.c.user_id.references(models.user.__table__.c.id)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("1", True), ("0", True), ("2147483647", True), ("2147483648", False),
+     ("007", False), ("-1", False), ("+1", False), ("1.0", False), (" 1", False),
+     ("1\n", False), ("abc", False), ("", False), ("\u0661", False)],
+)  # fmt: skip
+def test_serial_ids_are_canonical_decimals_in_integer_range(
+    value: str, valid: bool
+) -> None:
+    """Better-Auth prints serial ids as plain decimals; any other form names no row."""
+    assert SchemaNaming(id_type="serial").valid_id(value) is valid
+    assert SchemaNaming().valid_id(value) is True
+
+
+def test_serial_and_epoch_ms_naming_maps_ids_and_dates() -> None:
+    from fastapi_better_auth._types import SerialId, UTCEpochMsDateTime
+
+    models = get_models(
+        SchemaNaming.from_mappings(id_type="serial", sqlite_dates="epoch_ms")
+    )
+    from sqlalchemy import inspect
+
+    session = inspect(models.session).local_table.c
+    assert isinstance(session["id"].type, SerialId)
+    assert isinstance(session["user_id"].type, SerialId)
+    assert session["id"].default is None  # numbered by the database
+    assert isinstance(session["expires_at"].type, UTCEpochMsDateTime)
+    assert not isinstance(session["token"].type, SerialId)

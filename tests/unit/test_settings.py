@@ -37,6 +37,15 @@ def test_settings_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.naming.column("user", "emailVerified") == "email_verified"
 
 
+def test_serial_ids_and_epoch_dates_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BETTER_AUTH_ID_TYPE", "serial")
+    monkeypatch.setenv("BETTER_AUTH_SQLITE_DATES", "epoch_ms")
+    naming = BetterAuthSettings.load(**BASE).naming
+    assert (naming.id_type, naming.sqlite_dates) == ("serial", "epoch_ms")
+
+
 def test_better_auth_database_url_wins_over_database_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -60,6 +69,8 @@ def test_missing_variables_are_named_in_one_error() -> None:
         ({"jwt_algorithms": ""}, "BETTER_AUTH_JWT_ALGORITHMS"),
         ({"freshness": "sometimes"}, "BETTER_AUTH_FRESHNESS"),
         ({"model_names": {"users": "x"}}, "unknown Better-Auth model"),
+        ({"id_type": "integer"}, "BETTER_AUTH_ID_TYPE"),
+        ({"sqlite_dates": "timestamp"}, "BETTER_AUTH_SQLITE_DATES"),
     ],
 )
 def test_invalid_values_fail_at_startup_naming_the_variable(

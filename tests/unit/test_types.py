@@ -8,7 +8,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fastapi_better_auth._types import (
     JSBoolean,
+    SerialId,
     UTCDateTime,
+    UTCEpochMsDateTime,
     as_utc,
     generate_id,
     utcnow,
@@ -76,3 +78,26 @@ def test_booleans_are_integers_on_sqlite_only() -> None:
 def test_as_utc_converts_offsets() -> None:
     value = datetime(2026, 1, 1, 13, tzinfo=timezone(timedelta(hours=1)))
     assert as_utc(value) == datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+
+
+def test_epoch_ms_dates_are_integers_on_sqlite_only() -> None:
+    """Drizzle's ``timestamp_ms`` (and Prisma's own SQLite engine): milliseconds since 1970."""
+    value = datetime(
+        2026, 11, 24, 19, 11, 55, 135999, tzinfo=timezone(timedelta(hours=1))
+    )
+    epoch = UTCEpochMsDateTime()
+    assert epoch.process_bind_param(value, SQLITE) == 1795543915135
+    assert epoch.process_bind_param(None, SQLITE) is None
+    assert epoch.process_bind_param(value, PG) == as_utc(value)
+    assert epoch.process_result_value(1795543915135, SQLITE) == datetime(
+        2026, 11, 24, 18, 11, 55, 135000, tzinfo=timezone.utc
+    )
+
+
+def test_serial_ids_are_integers_in_sql_and_strings_in_python() -> None:
+    serial = SerialId()
+    assert serial.process_bind_param("42", PG) == 42
+    assert serial.process_bind_param(None, PG) is None
+    assert serial.process_result_value(42, SQLITE) == "42"
+    assert serial.process_result_value("42", PG) == "42"  # selected as text
+    assert serial.process_result_value(None, PG) is None

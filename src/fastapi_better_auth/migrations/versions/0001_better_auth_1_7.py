@@ -98,16 +98,25 @@ def upgrade(*, naming: SchemaNaming, **_: Any) -> None:
     defaults = dialect != "sqlite"
     # generateId "uuid": PostgreSQL uuid ids made by the database (elsewhere text ids made in JS)
     uuid_ids = naming.id_type == "uuid" and dialect == "postgresql"
+    # generateId "serial": integer ids made by the database (an identity on PostgreSQL, the
+    # rowid on SQLite), integer userId columns
+    serial_ids = naming.id_type == "serial"
 
     def make_column(
         model: str, field: str, type_: Any, nullable: bool, default: Any
     ) -> sa.Column[Any]:
+        extra: list[Any] = []
         if uuid_ids and field in ("id", "userId"):
             type_ = postgresql.UUID(as_uuid=False)
             default = _GEN_UUID if field == "id" else None
+        elif serial_ids and field in ("id", "userId"):
+            type_ = sa.Integer()
+            if field == "id" and dialect == "postgresql":
+                extra.append(sa.Identity(always=False))
         return sa.Column(
             naming.column(model, field),
             type_,
+            *extra,
             nullable=nullable,
             server_default=default if defaults else None,
         )
