@@ -31,7 +31,7 @@ if (adapter === "kysely") {
   const sql =
     adapter === "drizzle"
       ? drizzleMigrate(kind, { dryRun })
-      : (await import("./prisma/client.mjs")).prismaMigrate(kind, { dryRun });
+      : await (await import("./prisma/client.mjs")).prismaMigrate(kind, { dryRun });
   if (printSql) console.log(sql);
   console.log(dryRun ? `${adapter}: planned` : "migrations done");
 }

@@ -80,12 +80,13 @@ class Cell:
         }
 
     def naming(self) -> SchemaNaming:
-        column_case = self.settings.get("BETTER_AUTH_COLUMN_CASE", "camel")
-        assert column_case in ("camel", "snake")
-        return SchemaNaming.from_mappings(column_case=column_case)
+        snake = self.settings.get("BETTER_AUTH_COLUMN_CASE") == "snake"
+        return SchemaNaming.from_mappings(column_case="snake" if snake else "camel")
 
 
-SNAKE = {"BETTER_AUTH_COLUMN_CASE": "snake"}  # Drizzle's generated schema: snake_case columns
+SNAKE = {
+    "BETTER_AUTH_COLUMN_CASE": "snake"
+}  # Drizzle's generated schema: snake_case columns
 
 # --8<-- [start:cells]
 CELLS = (
@@ -101,8 +102,17 @@ CELLS = (
     Cell("drizzle", "postgres", "uuid", {**SNAKE, "BETTER_AUTH_ID_TYPE": "uuid"}),
     Cell("drizzle", "postgres", "serial", {**SNAKE, "BETTER_AUTH_ID_TYPE": "serial"}),
     Cell("drizzle", "sqlite", "text", SNAKE),
-    Cell("drizzle", "sqlite", "uuid", SNAKE),
+    Cell(
+        "drizzle", "sqlite", "uuid", SNAKE
+    ),  # the CLI's SQLite uuid schema = the text one
     Cell("drizzle", "sqlite", "serial", {**SNAKE, "BETTER_AUTH_ID_TYPE": "serial"}),
+    # prismaAdapter + a real Prisma Client 7 on the CLI's Prisma schema (tables: derived DDL);
+    # no sqlite-uuid cell: the CLI's SQLite uuid schema is the text one
+    Cell("prisma", "postgres", "text"),
+    Cell("prisma", "postgres", "uuid", {"BETTER_AUTH_ID_TYPE": "uuid"}),
+    Cell("prisma", "postgres", "serial", {"BETTER_AUTH_ID_TYPE": "serial"}),
+    Cell("prisma", "sqlite", "text"),
+    Cell("prisma", "sqlite", "serial", {"BETTER_AUTH_ID_TYPE": "serial"}),
 )
 # --8<-- [end:cells]
 #: The cells the default ``interop`` session runs (the rest: ``nox -s interop_matrix``).
@@ -110,7 +120,11 @@ SLICE = {"drizzle-postgres-text", "kysely-sqlite-serial", "drizzle-sqlite-text"}
 
 
 def _param(cell: Cell) -> Any:
-    marks = [] if cell.id in SLICE or MATRIX else [pytest.mark.skip(reason="nox -s interop_matrix")]
+    marks = (
+        []
+        if cell.id in SLICE or MATRIX
+        else [pytest.mark.skip(reason="nox -s interop_matrix")]
+    )
     return pytest.param(cell, id=cell.id, marks=marks)
 
 
@@ -272,7 +286,7 @@ def test_cell_better_auth_revocations_refused_by_our_api(
     assert (jwt.status_code, error_code(jwt)) == (403, "USER_BANNED")
 
 
-# -- the committed drizzle-kit SQL is what drizzle-kit makes ----------------------------------
+# -- the committed DDL is what drizzle-kit (and the Prisma derivation) makes -------------------
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -280,22 +294,25 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 @pytest.mark.interop
 @pytest.mark.parametrize("ids", ["text", "uuid", "serial"])
 @pytest.mark.parametrize("database", ["postgres", "sqlite"])
-def test_drizzle_kit_sql_matches_ground_truth(
-    database: str, ids: str, tmp_path: Path
+@pytest.mark.parametrize("adapter", ["drizzle", "prisma"])
+def test_adapter_ddl_matches_ground_truth(
+    adapter: str, database: str, ids: str, tmp_path: Path
 ) -> None:
-    """tests/data/drizzle_*_schema.sql is drizzle-kit's output for the CLI's schema, verbatim."""
-    name = f"drizzle_{database}{'' if ids == 'text' else '_' + ids}_schema.sql"
-    committed = (DATA / name).read_text().splitlines(keepends=True)
-    body = "".join(line for line in committed if not line.startswith("-- "))
+    """tests/data/<adapter>_*_schema.sql is what ``migrate.mjs --sql`` applies, verbatim."""
+    name = f"{adapter}_{database}{'' if ids == 'text' else '_' + ids}_schema.sql"
+    committed = (DATA / name).read_text()
     url = (
         "postgresql://postgres@127.0.0.1:1/unused"
         if database == "postgres"
         else f"sqlite:///{tmp_path / 'unused.db'}"
     )
-    env = {"BA_ADAPTER": "drizzle", **({} if ids == "text" else {"BA_ID": ids})}
+    env = {"BA_ADAPTER": adapter, **({} if ids == "text" else {"BA_ID": ids})}
     server = BetterAuthServer(url, env=env)
     try:
         out = server.migrate("--sql", "--dry-run")
     finally:
         server.stop()
-    assert out.rsplit("drizzle: planned", 1)[0] == body
+    body = out.rsplit(f"{adapter}: planned", 1)[0]
+    assert committed.endswith(body)
+    header = committed.removesuffix(body).splitlines()
+    assert header and all(line.startswith("-- ") for line in header)
