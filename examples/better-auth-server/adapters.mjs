@@ -11,7 +11,7 @@
 //   prisma  prismaAdapter (better-auth/adapters/prisma) over a generated Prisma Client with a
 //           driver adapter; see prisma/README.md for what runs and what cannot here.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -46,8 +46,7 @@ async function importDrizzleSchema(file) {
   const source = readFileSync(file, "utf8");
   const build = path.join(HERE, ".build");
   mkdirSync(build, { recursive: true });
-  const stamp = `${path.basename(file, ".ts")}-${statSync(file).mtimeMs | 0}-${source.length}`;
-  const target = path.join(build, `${stamp}.mjs`);
+  const target = path.join(build, `${path.basename(file, ".ts")}-${source.length}.mjs`);
   copyFileSync(file, target);
   return import(pathToFileURL(target).href);
 }
@@ -89,13 +88,17 @@ export function drizzleMigrate(kind, { dryRun = false } = {}, env = process.env)
   copyFileSync(drizzleSchemaPath(kind, env), schema);
   const kit = path.join(HERE, "node_modules", ".bin", "drizzle-kit");
   const childEnv = { ...env, DRIZZLE_DIALECT: drizzleDialect(kind), DRIZZLE_SCHEMA: schema, DRIZZLE_OUT: out };
-  run(kit, ["generate", "--config", path.join(HERE, "drizzle.config.ts")], { cwd: HERE, env: childEnv });
-  const sql = readdirSync(out)
-    .filter((name) => name.endsWith(".sql"))
-    .map((name) => readFileSync(path.join(out, name), "utf8"))
-    .join("\n");
-  if (!dryRun) {
-    run(kit, ["migrate", "--config", path.join(HERE, "drizzle.config.ts")], { cwd: HERE, env: childEnv });
+  const config = path.join(HERE, "drizzle.config.ts");
+  try {
+    run(kit, ["generate", "--config", config], { cwd: HERE, env: childEnv });
+    const sql = readdirSync(out)
+      .filter((name) => name.endsWith(".sql"))
+      .map((name) => readFileSync(path.join(out, name), "utf8"))
+      .join("\n");
+    if (!dryRun) run(kit, ["migrate", "--config", config], { cwd: HERE, env: childEnv });
+    return sql;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(schema, { force: true });
   }
-  return sql;
 }
