@@ -15,6 +15,7 @@ The default ``interop`` session runs :data:`SLICE`; ``nox -s interop_matrix``
 
 import contextlib
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 
 from fastapi_better_auth import SchemaNaming
-from tests.interop.ba_server import BetterAuthServer, running_better_auth
+from tests.interop.ba_server import SERVER_DIR, BetterAuthServer, running_better_auth
 from tests.interop.flow import (
     KINDS,
     REPORTED,
@@ -128,6 +129,23 @@ def _param(cell: Cell) -> Any:
     return pytest.param(cell, id=cell.id, marks=marks)
 
 
+def ensure_prisma_modules() -> None:
+    """``npm ci`` in ``examples/better-auth-server/prisma`` once (Prisma 7, ~300 MB, a few minutes)."""
+    folder = SERVER_DIR / "prisma"
+    if (folder / "node_modules" / "@prisma" / "client").is_dir():
+        return
+    result = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"npm ci in {folder}:\n{result.stdout}\n{result.stderr}"
+    )
+
+
 @dataclass
 class CellServer:
     """Better-Auth with this cell's adapter, its tables made by that adapter's tool."""
@@ -145,6 +163,8 @@ def cell_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[CellServer]:
     cell: Cell = request.param
+    if cell.adapter == "prisma":
+        ensure_prisma_modules()
     with contextlib.ExitStack() as stack:
         if cell.database == "postgres":
             db = stack.enter_context(pg_database(postgres, cell.id.replace("-", "_")))

@@ -29,8 +29,7 @@ function prisma7Schema(source, output) {
 
 function ensureInstalled() {
   if (existsSync(path.join(HERE, "node_modules", "@prisma", "client"))) return;
-  const npm = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: HERE, encoding: "utf8" });
-  if (npm.status !== 0) throw new Error(`npm ci in prisma/ failed:\n${npm.stdout}\n${npm.stderr}`);
+  throw new Error(`BA_ADAPTER=prisma needs Prisma: run \`npm ci\` in ${HERE}`);
 }
 
 /** `prisma generate` into .build/<name>/ (once per schema content); the client module path. */
