@@ -150,6 +150,32 @@ def interop(session: nox.Session) -> None:
     )
 
 
+@nox.session(python=LATEST, default=False)
+def interop_matrix(session: nox.Session) -> None:
+    """Every Better-Auth adapter x database x id type cell (opt-in, ~15 min): ``nox -s interop_matrix``."""
+    ensure_postgres(session)
+    ensure_node(session)
+    server = ROOT / "examples" / "better-auth-server"
+    with session.chdir(server):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    with session.chdir(server / "prisma"):  # Prisma 7 is only needed here (~300 MB)
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.install(".[postgres,sqlite]", *_group("tests"))
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "tests/interop/test_adapter_matrix.py",
+        *session.posargs,
+        env={
+            "FBA_INTEROP_REQUIRED": "1",
+            "FBA_INTEROP_MATRIX": "1",
+            "COVERAGE_FILE": str(ROOT / ".coverage.interop_matrix"),
+        },
+    )
+
+
 @nox.session(python=LATEST)
 def hardening(session: nox.Session) -> None:
     """Attack corpus, property tests, Schemathesis, faults and a short load test (``FUZZ_LONG=1`` for more)."""

@@ -2,6 +2,7 @@
 // environment (see README.md). Throwaway test rig: loopback only, rate limit and telemetry off.
 import { betterAuth } from "better-auth";
 import { admin, bearer, jwt, twoFactor, username } from "better-auth/plugins";
+import { adapterDatabase, adapterName } from "./adapters.mjs";
 
 const env = process.env;
 
@@ -138,13 +139,22 @@ const names = naming();
 const advanced = { database: {} };
 if (env.BA_ID === "uuid" || env.BA_ID === "serial") advanced.database.generateId = env.BA_ID;
 else if (env.BA_ID) throw new Error(`unsupported BA_ID ${env.BA_ID}`);
+
+// --8<-- [start:adapter]
+// BA_ADAPTER (adapters.mjs): kysely (the handle itself), drizzle or prisma (an adapter instance)
+export const adapter = adapterName();
+if (adapter !== "kysely" && (env.BA_NAMING ?? "default") !== "default") {
+  throw new Error(`BA_NAMING=${env.BA_NAMING} is only wired for BA_ADAPTER=kysely`);
+}
+const database = await adapterDatabase(opened);
+// --8<-- [end:adapter]
 if (env.BA_COOKIE_PREFIX) advanced.cookiePrefix = env.BA_COOKIE_PREFIX;
 const extra = extraFields(); // BA_EXTRA_FIELDS: additionalFields join the (renamed) user model
 if (extra.plugins.length) names.core = { ...names.core, user: { ...names.core.user, ...extra.user } };
 
 // --8<-- [start:better-auth]
 export const auth = betterAuth({
-  database: opened.database,
+  database,
   baseURL: env.BETTER_AUTH_URL ?? "http://127.0.0.1:3005",
   secret: env.BETTER_AUTH_SECRET ?? "test-secret-0123456789abcdef0123456789abcdef",
   trustedOrigins: (env.BETTER_AUTH_TRUSTED_ORIGINS ?? "")

@@ -49,8 +49,9 @@ def node_database_url(url: str) -> str:
 
 
 def ensure_node_modules() -> None:
-    """``npm ci`` once, when ``node_modules/better-auth`` is missing."""
-    if (SERVER_DIR / "node_modules" / "better-auth").is_dir():
+    """``npm ci`` once, when ``node_modules`` lacks better-auth or drizzle (``BA_ADAPTER=drizzle``)."""
+    modules = SERVER_DIR / "node_modules"
+    if all((modules / name).is_dir() for name in ("better-auth", "drizzle-kit")):
         return
     npm = shutil.which("npm")
     if npm is None:
