@@ -52,7 +52,7 @@ class SchemaNaming:
     column_case: Literal["camel", "snake"] = "camel"
     model_names: tuple[tuple[str, str], ...] = ()
     field_names: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(default=())
-    id_type: Literal["text", "uuid"] = "text"
+    id_type: Literal["text", "uuid", "serial"] = "text"
 
     @classmethod
     def from_mappings(
@@ -62,7 +62,7 @@ class SchemaNaming:
         column_case: Literal["camel", "snake"] = "camel",
         model_names: Mapping[str, str] | None = None,
         field_names: Mapping[str, Mapping[str, str]] | None = None,
-        id_type: Literal["text", "uuid"] = "text",
+        id_type: Literal["text", "uuid", "serial"] = "text",
     ) -> "SchemaNaming":
         """Build a hashable naming from plain dictionaries (as settings hold them)."""
         models = dict(model_names or {})

@@ -29,6 +29,7 @@ from ._direct import DirectReads
 from ._errors import DatabaseUnavailableError, is_unavailable_sqlstate
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
+from ._schema_check import SUPPORTED_DIALECTS, SchemaReport, check_schema
 from ._settings import BetterAuthSettings
 from .models import BetterAuthModels, get_models
 
@@ -129,10 +130,15 @@ class BetterAuth:
         return engine
 
     async def start(self) -> None:
-        """Prefetch the signing keys; never fails because Better-Auth or the database is down.
+        """Check the schema, prefetch the signing keys; never fails because Better-Auth or the database is down.
 
         Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
+
+        Raises:
+            ConfigurationError: the database is reachable and its tables or columns are not
+                what the naming settings say (the message names the setting to change).
         """
+        schema = await self.check_schema()
         keys = await self.verifier.warm()
         database = await self._warm_reads() if self._direct is not None else None
         logger.info(
@@ -141,8 +147,44 @@ class BetterAuth:
                 "database": self.engine.url.get_backend_name(),
                 "jwks_loaded": keys,
                 "database_ready": database,
+                "schema": None if schema is None else schema.summary(),
             },
         )
+
+    async def check_schema(self) -> SchemaReport | None:
+        """Compare the live catalog with the naming settings (``schema_check``), raising on a mismatch.
+
+        Returns:
+            The report, or None when skipped: ``schema_check`` is off, the database is
+            unreachable now (requests will get 503), or it is neither PostgreSQL nor SQLite.
+
+        Raises:
+            ConfigurationError: the schema does not match the settings.
+        """
+        if not self.settings.schema_check:
+            return None
+        if self.engine.dialect.name not in SUPPORTED_DIALECTS:
+            logger.info("better_auth.schema_check_skipped", extra={"reason": "dialect"})
+            return None
+        try:
+            async with self.engine.connect() as connection:
+                report = await check_schema(
+                    connection,
+                    self.models.naming,
+                    # the hook of a future BETTER_AUTH_SQLITE_DATES setting
+                    sqlite_dates=getattr(self.settings, "sqlite_dates", None),
+                )
+        except Exception as exc:
+            if not _is_unavailable(exc):
+                raise
+            logger.warning(
+                "better_auth.schema_check_skipped",
+                extra={"reason": "database_unavailable", "error": type(exc).__name__},
+            )
+            return None
+        if not report.ok:
+            raise report.error()
+        return report
 
     async def _warm_reads(self) -> bool:
         """Open a direct-read connection and prepare the per-request reads on it; never raises."""
@@ -168,7 +210,11 @@ class BetterAuth:
             await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()  # a start that fails leaves no pool or client behind
+            raise
         return self
 
     async def __aexit__(

@@ -94,6 +94,14 @@ class BetterAuthSettings(BaseSettings):
             "asyncpg pool of up to database_pool_size connections, skipping SQLAlchemy's pool."
         ),
     )
+    schema_check: bool = Field(
+        default=True,
+        description=(
+            "At start, compare the database's tables and columns with the naming settings "
+            "and fail with the setting to change; false skips it (a search_path set per "
+            "request, or a schema the check misreads)."
+        ),
+    )
 
     jwks_url: AnyHttpUrl | None = Field(
         default=None, description="Overrides url + jwks_path."
@@ -133,7 +141,7 @@ class BetterAuthSettings(BaseSettings):
     column_case: Literal["camel", "snake"] = "camel"
     model_names: dict[str, str] = Field(default_factory=dict)
     field_names: dict[str, dict[str, str]] = Field(default_factory=dict)
-    id_type: Literal["text", "uuid"] = Field(
+    id_type: Literal["text", "uuid", "serial"] = Field(
         default="text",
         description='"uuid" when Better-Auth runs with advanced.database.generateId: "uuid".',
     )
