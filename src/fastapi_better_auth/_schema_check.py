@@ -151,6 +151,11 @@ class SchemaReport:
         """Whether the library can read this database with these settings."""
         return not self.problems
 
+    @property
+    def empty(self) -> bool:
+        """No table of ``user``, ``session``, ``account`` at all: not migrated yet, not misnamed."""
+        return not self.tables
+
     def summary(self) -> str:
         """One line: the tables, id type and date storage found."""
         tables = ", ".join(f'"{name}"' for name in self.tables.values())

@@ -129,8 +129,13 @@ async def _starts(url: str, **settings: object) -> None:
         (SNAKE_PLURAL_DDL, {"use_plural": True, "column_case": "snake"}),
         (UUID_DDL + ADMIN_COLUMNS, {"id_type": "uuid"}),
         (SERIAL_DDL + ADMIN_COLUMNS, {"id_type": "serial"}),
-        (RENAMED_DDL, {"model_names": dict(RENAMED.model_names),
-                       "field_names": {m: dict(f) for m, f in RENAMED.field_names}}),
+        (
+            RENAMED_DDL,
+            {
+                "model_names": dict(RENAMED.model_names),
+                "field_names": {m: dict(f) for m, f in RENAMED.field_names},
+            },
+        ),
     ],  # fmt: skip
     ids=["default", "snake_plural", "uuid", "serial", "renamed"],
 )
@@ -236,7 +241,7 @@ async def test_start_renamed_models_default_settings_names_model_names(
         'columns "users"."email_verified" (not "emailVerified")'
     ), message
     assert 'table "users" has no column "name" (field name)' in message
-    assert "BETTER_AUTH_FIELD_NAMES='{\"user\": {" in message
+    assert 'BETTER_AUTH_FIELD_NAMES=\'{"user": {' in message
 
 
 async def test_start_one_renamed_column_names_field_names(pg_url: str) -> None:
@@ -256,11 +261,17 @@ async def test_start_one_renamed_column_names_field_names(pg_url: str) -> None:
     )
 
 
-async def test_start_empty_database_says_run_the_migration(pg_url: str) -> None:
-    assert await _start_error(pg_url) == (
-        "the database does not match the settings: "
+async def test_start_empty_database_only_warns_to_run_the_migration(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not migrated yet is no naming mismatch: start logs it (``check`` fails on it)."""
+    await _starts(pg_url)
+    [record] = [r for r in caplog.records if r.msg == "better_auth.schema_not_migrated"]
+    assert record.detail == (  # type: ignore[attr-defined]
         f"no Better-Auth tables (user, session, account) found: {MIGRATE}"
     )
+    report = await _check(pg_url, SchemaNaming())
+    assert (report.ok, report.empty) == (False, True)
 
 
 async def test_start_one_table_missing_says_run_the_migration(pg_url: str) -> None:
@@ -317,7 +328,7 @@ async def test_migration_without_time_zone_reports_timestamp(pg_url: str) -> Non
 async def test_check_reads_only_the_search_path(pg_url: str) -> None:
     """Tables in a schema off the search_path are not seen; a user's engine that sets it is honoured."""
     await _load(pg_url, ["create schema ba", "set search_path to ba", *DEFAULT_DDL])
-    assert "no Better-Auth tables" in await _start_error(pg_url)
+    assert (await _check(pg_url, SchemaNaming())).empty
     engine = create_async_engine(
         pg_url, connect_args={"server_settings": {"search_path": "ba"}}
     )
@@ -374,13 +385,19 @@ async def test_sqlite_better_auth_ddl_reports_iso_dates(sqlite_url: str) -> None
 
 
 async def test_sqlite_datetime_and_integer_dates(sqlite_url: str) -> None:
-    await _load(sqlite_url, [re.sub(r"\bdate\b", "DATETIME", s) for s in _sqlite_ddl(DEFAULT_DDL)])
+    await _load(
+        sqlite_url,
+        [re.sub(r"\bdate\b", "DATETIME", s) for s in _sqlite_ddl(DEFAULT_DDL)],
+    )
     report = await _check(sqlite_url, SchemaNaming())
     assert (report.ok, report.sqlite_dates) == (True, "iso")
     await _load(sqlite_url, ['drop table "account"', 'drop table "session"',
                              'drop table "verification"', 'drop table "jwks"',
                              'drop table "user"'])  # fmt: skip
-    await _load(sqlite_url, [re.sub(r"\bdate\b", "integer", s) for s in _sqlite_ddl(DEFAULT_DDL)])
+    await _load(
+        sqlite_url,
+        [re.sub(r"\bdate\b", "integer", s) for s in _sqlite_ddl(DEFAULT_DDL)],
+    )
     report = await _check(sqlite_url, SchemaNaming())
     assert (report.ok, report.sqlite_dates) == (True, "epoch_ms")
     report = await _check(sqlite_url, SchemaNaming(), sqlite_dates="iso")
