@@ -136,7 +136,7 @@ async def _starts(url: str, **settings: object) -> None:
                 "field_names": {m: dict(f) for m, f in RENAMED.field_names},
             },
         ),
-    ],  # fmt: skip
+    ],
     ids=["default", "snake_plural", "uuid", "serial", "renamed"],
 )
 async def test_start_matching_better_auth_ddl_starts(
@@ -283,8 +283,13 @@ async def test_start_one_table_missing_says_run_the_migration(pg_url: str) -> No
 
 
 async def test_start_date_column_of_another_type_fails(pg_url: str) -> None:
-    await _load(pg_url, [s.replace('"expiresAt" timestamptz', '"expiresAt" bigint')
-                         for s in DEFAULT_DDL])  # fmt: skip
+    await _load(
+        pg_url,
+        [
+            s.replace('"expiresAt" timestamptz', '"expiresAt" bigint')
+            for s in DEFAULT_DDL
+        ],
+    )
     assert await _start_error(pg_url) == (
         "the database does not match the settings: "
         'column "session"."expiresAt" is bigint, not a timestamp: '
@@ -296,8 +301,13 @@ async def test_id_columns_of_mixed_types_are_reported(pg_url: str) -> None:
     await _load(pg_url, DEFAULT_DDL)
     await _load(pg_url, ['alter table "account" alter column "id" type varchar(64)'])
     assert (await _check(pg_url, SchemaNaming())).ok  # varchar is text too
-    await _load(pg_url, ['alter table "account" drop column "id"',
-                         'alter table "account" add column "id" uuid'])  # fmt: skip
+    await _load(
+        pg_url,
+        [
+            'alter table "account" drop column "id"',
+            'alter table "account" add column "id" uuid',
+        ],
+    )
     report = await _check(pg_url, SchemaNaming())
     assert report.problems == (
         'id columns "account"."id" differ in type from the user id (text): '
@@ -312,8 +322,13 @@ async def test_report_tells_timestamp_kinds_apart(pg_url: str) -> None:
     assert report.summary() == (
         'tables "user", "session", "account"; ids text; timestamps timestamptz'
     )
-    await _load(pg_url, ['alter table "session" alter column "expiresAt" type timestamp',
-                         'alter table "user" alter column "banExpires" type date'])  # fmt: skip
+    await _load(
+        pg_url,
+        [
+            'alter table "session" alter column "expiresAt" type timestamp',
+            'alter table "user" alter column "banExpires" type date',
+        ],
+    )
     report = await _check(pg_url, SchemaNaming())
     assert report.ok
     assert report.timestamps == "date+timestamp+timestamptz"
@@ -347,8 +362,9 @@ async def test_check_reads_only_the_search_path(pg_url: str) -> None:
 
 async def test_check_ignores_other_schemas_same_names(pg_url: str) -> None:
     """A snake_case copy in another schema does not hide the search_path's own tables."""
-    await _load(pg_url, ["create schema other", "set search_path to other",
-                         *SNAKE_PLURAL_DDL])  # fmt: skip
+    await _load(
+        pg_url, ["create schema other", "set search_path to other", *SNAKE_PLURAL_DDL]
+    )
     await _load(pg_url, DEFAULT_DDL)
     assert (await _check(pg_url, SchemaNaming())).ok
 
@@ -391,9 +407,16 @@ async def test_sqlite_datetime_and_integer_dates(sqlite_url: str) -> None:
     )
     report = await _check(sqlite_url, SchemaNaming())
     assert (report.ok, report.sqlite_dates) == (True, "iso")
-    await _load(sqlite_url, ['drop table "account"', 'drop table "session"',
-                             'drop table "verification"', 'drop table "jwks"',
-                             'drop table "user"'])  # fmt: skip
+    await _load(
+        sqlite_url,
+        [
+            'drop table "account"',
+            'drop table "session"',
+            'drop table "verification"',
+            'drop table "jwks"',
+            'drop table "user"',
+        ],
+    )
     await _load(
         sqlite_url,
         [re.sub(r"\bdate\b", "integer", s) for s in _sqlite_ddl(DEFAULT_DDL)],
@@ -431,9 +454,13 @@ async def test_sqlite_integer_ids_name_serial(sqlite_url: str) -> None:
 
 
 async def test_sqlite_names_compare_without_case(sqlite_url: str) -> None:
-    await _load(sqlite_url, [s.replace('"emailVerified"', '"EMAILVERIFIED"')
-                             .replace('"user"', '"USER"')
-                             for s in _sqlite_ddl(DEFAULT_DDL)])  # fmt: skip
+    await _load(
+        sqlite_url,
+        [
+            s.replace('"emailVerified"', '"EMAILVERIFIED"').replace('"user"', '"USER"')
+            for s in _sqlite_ddl(DEFAULT_DDL)
+        ],
+    )
     assert (await _check(sqlite_url, SchemaNaming())).ok
 
 
