@@ -13,6 +13,7 @@ table) runs only when a table is missing, to find where it went.
 """
 
 import json
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -188,10 +189,13 @@ class _Diagnosis:
     fixes: list[str] = field(default_factory=list)
     tables: dict[str, str] = field(default_factory=dict)
 
-    def fail(self, evidence: str, fix: str, setting: str | None = None) -> None:
+    def fail(self, evidence: str, fix: str) -> None:
         self.problems.append(f"{evidence}: {fix}")
-        if setting is not None and setting not in self.fixes:
-            self.fixes.append(setting)
+
+    def setting(self, evidence: str, name: str, value: str) -> None:
+        """A problem one setting fixes: ``…: set BETTER_AUTH_X=value``, and that line for the shell."""
+        self.fail(evidence, f"set BETTER_AUTH_{name}={value}")
+        self.fixes.append(f"BETTER_AUTH_{name}={shlex.quote(value)}")
 
 
 def _has_signature(
@@ -215,10 +219,10 @@ def _find_tables(d: _Diagnosis) -> None:
     if len(other) > len(present):
         plural = "true" if flipped.use_plural else "false"
         kind = "plural" if flipped.use_plural else "singular"
-        d.fail(
+        d.setting(
             f'tables are {kind} ("{flipped.table("user")}", not "{naming.table("user")}")',
-            f"set BETTER_AUTH_USE_PLURAL={plural}",
-            f"BETTER_AUTH_USE_PLURAL={plural}",
+            "USE_PLURAL",
+            plural,
         )
         d.naming, naming, present = flipped, flipped, other
     d.tables = {m: naming.table(m) for m in CHECKED_MODELS if m in present}
@@ -228,25 +232,27 @@ def _find_tables(d: _Diagnosis) -> None:
     if len(missing) == len(CHECKED_MODELS) and not _renamed_candidates(d, missing):
         d.fail("no Better-Auth tables (user, session, account) found", MIGRATE_HINT)
         return
-    renamed = dict(naming.model_names)
+    renamed: dict[str, str] = {}
     for model in missing:
         candidates = _renamed_candidates(d, [model])
         if len(candidates) == 1:
-            table = candidates[0]
-            name = table[:-1] if naming.use_plural and table.endswith("s") else table
-            renamed[model] = name
-            d.tables[model] = table
-            d.fail(
-                f'model "{model}" is table "{table}", not "{naming.table(model)}"',
-                f"set BETTER_AUTH_MODEL_NAMES={json.dumps(renamed)}",
-            )
+            renamed[model] = d.tables[model] = candidates[0]
         else:
             found = f" (tables like it: {', '.join(candidates)})" if candidates else ""
             d.fail(f'no table "{naming.table(model)}"{found}', MIGRATE_HINT)
-    if len(renamed) > len(naming.model_names):
-        setting = f"BETTER_AUTH_MODEL_NAMES='{json.dumps(renamed)}'"
-        d.fixes.append(setting)
-        d.naming = replace(naming, model_names=tuple(sorted(renamed.items())))
+    if not renamed:
+        return
+    # Better-Auth appends the plural "s" to modelName, so a plural table names its model without it
+    names = dict(naming.model_names) | {
+        model: table[:-1] if naming.use_plural and table.endswith("s") else table
+        for model, table in renamed.items()
+    }
+    found = " and ".join(
+        f'model "{model}" is table "{table}", not "{naming.table(model)}"'
+        for model, table in renamed.items()
+    )
+    d.setting(found, "MODEL_NAMES", json.dumps(names))
+    d.naming = replace(naming, model_names=tuple(sorted(names.items())))
 
 
 def _renamed_candidates(d: _Diagnosis, models: Iterable[str]) -> list[str]:
@@ -263,7 +269,9 @@ def _check_columns(d: _Diagnosis) -> None:
     """Every field under the configured column names; else the case or field mapping that fits."""
     catalog, naming = d.catalog, d.naming
     explicit = {model: dict(fields) for model, fields in naming.field_names}
-    in_case, other_case, absent = 0, [], []
+    in_case = 0  # fields whose two cases differ, found in the configured one
+    other_case: list[tuple[str, str, str, str]] = []  # model, field, expected, found
+    absent: list[tuple[str, str, str]] = []  # model, field, expected
     for model, table in d.tables.items():
         columns = catalog.table(table) or {}
         for f in _fields(model):
@@ -273,64 +281,59 @@ def _check_columns(d: _Diagnosis) -> None:
                 continue
             alternative = f if want != f else to_snake(f)
             if alternative != want and catalog.column_type(columns, alternative):
-                other_case.append((model, table, f, want, alternative))
+                other_case.append((model, f, want, alternative))
             else:
-                absent.append((model, table, f, want))
+                absent.append((model, f, want))
     if other_case:
-        model, table, f, want, found = other_case[0]
-        overridden = any(f in explicit.get(m, {}) for m, _, f, _, _ in other_case)
-        if in_case == 0 and not overridden:
-            case = "snake" if naming.column_case == "camel" else "camel"
-            d.fail(
-                f'table "{table}" has column "{found}", not "{want}"',
-                f"set BETTER_AUTH_COLUMN_CASE={case}",
-                f"BETTER_AUTH_COLUMN_CASE={case}",
-            )
-        else:
-            mapping = {m: dict(fields) for m, fields in explicit.items()}
-            for model, _, f, _, found in other_case:
-                mapping.setdefault(model, {})[f] = found
-            names = ", ".join(
-                f'"{t}"."{found}" (not "{want}")' for _, t, _, want, found in other_case
-            )
-            d.fail(
-                f"columns {names} are named otherwise than the settings say",
-                f"set BETTER_AUTH_FIELD_NAMES={json.dumps(mapping)}",
-                f"BETTER_AUTH_FIELD_NAMES='{json.dumps(mapping)}'",
-            )
-        d.naming = _naming_with(naming, other_case, in_case == 0 and not overridden)
-    admin = [(m, t, w) for m, t, f, w in absent if f in ADMIN_FIELDS.get(m, ())]
+        _fix_case(d, other_case, flip=in_case == 0)
+    admin = [(m, w) for m, f, w in absent if f in ADMIN_FIELDS.get(m, ())]
     if admin:
-        listed = ", ".join(f'"{t}"."{w}"' for _, t, w in admin)
+        listed = ", ".join(f'"{d.tables[m]}"."{w}"' for m, w in admin)
         d.fail(
             f"no admin plugin columns {listed} (the library reads roles and bans)",
             "enable Better-Auth's admin plugin and run its migration",
         )
-    for _, table, f, want in (
-        a for a in absent if a[2] not in ADMIN_FIELDS.get(a[0], ())
-    ):
-        d.fail(
-            f'table "{table}" has no column "{want}" (field {f})',
-            f"{MIGRATE_HINT}, or map the field with BETTER_AUTH_FIELD_NAMES",
-        )
+    for model, f, want in absent:
+        if f not in ADMIN_FIELDS.get(model, ()):
+            d.fail(
+                f'table "{d.tables[model]}" has no column "{want}" (field {f})',
+                f"{MIGRATE_HINT}, or map the field with BETTER_AUTH_FIELD_NAMES",
+            )
 
 
-def _naming_with(
-    naming: SchemaNaming, other_case: list[tuple[str, str, str, str, str]], flip: bool
-) -> SchemaNaming:
-    if flip:
-        return replace(
-            naming, column_case="snake" if naming.column_case == "camel" else "camel"
+def _fix_case(
+    d: _Diagnosis, other_case: list[tuple[str, str, str, str]], *, flip: bool
+) -> None:
+    """Columns in the other case: ``column_case`` if all are, else a ``field_names`` mapping."""
+    naming = d.naming
+    explicit = {model: dict(fields) for model, fields in naming.field_names}
+    if flip and not any(f in explicit.get(m, {}) for m, f, _, _ in other_case):
+        model, _, want, found = other_case[0]
+        case: Literal["camel", "snake"] = (
+            "snake" if naming.column_case == "camel" else "camel"
         )
-    mapping = {model: dict(fields) for model, fields in naming.field_names}
-    for model, _, f, _, found in other_case:
-        mapping.setdefault(model, {})[f] = found
-    return SchemaNaming.from_mappings(
-        use_plural=naming.use_plural,
-        column_case=naming.column_case,
-        model_names=dict(naming.model_names),
-        field_names=mapping,
-        id_type=naming.id_type,
+        d.setting(
+            f'table "{d.tables[model]}" has column "{found}", not "{want}"',
+            "COLUMN_CASE",
+            case,
+        )
+        d.naming = replace(naming, column_case=case)
+        return
+    for model, f, _, found in other_case:
+        explicit.setdefault(model, {})[f] = found
+    names = ", ".join(
+        f'"{d.tables[m]}"."{found}" (not "{want}")' for m, _, want, found in other_case
+    )
+    d.setting(
+        f"columns {names} are named otherwise than the settings say",
+        "FIELD_NAMES",
+        json.dumps(explicit),
+    )
+    d.naming = replace(
+        naming,
+        field_names=tuple(
+            sorted((m, tuple(sorted(fields.items()))) for m, fields in explicit.items())
+        ),
     )
 
 
@@ -361,11 +364,7 @@ def _check_ids(d: _Diagnosis) -> str | None:
             "uuid": 'uuid (Better-Auth generateId: "uuid")',
             "text": "text (Better-Auth's default ids)",
         }[detected]
-        d.fail(
-            f"ids are {shown}",
-            f"set BETTER_AUTH_ID_TYPE={detected}",
-            f"BETTER_AUTH_ID_TYPE={detected}",
-        )
+        d.setting(f"ids are {shown}", "ID_TYPE", detected)
     odd = sorted(
         f'"{d.tables[m]}"."{d.naming.column(m, f)}"'
         for (m, f), kind in kinds.items()
@@ -418,10 +417,8 @@ def diagnose(
     if catalog.dialect == "sqlite" and dates:
         report_dates = "epoch_ms" if dates == {"epoch_ms"} else "iso"
         if sqlite_dates is not None and report_dates != sqlite_dates:
-            d.fail(
-                f"dates are stored as {report_dates}",
-                f"set BETTER_AUTH_SQLITE_DATES={report_dates}",
-                f"BETTER_AUTH_SQLITE_DATES={report_dates}",
+            d.setting(
+                f"dates are stored as {report_dates}", "SQLITE_DATES", report_dates
             )
     elif dates:
         timestamps = "+".join(sorted(dates))

@@ -234,14 +234,23 @@ async def test_start_renamed_models_default_settings_names_model_names(
     message = await _start_error(pg_url)
     assert message.startswith(
         "the database does not match the settings: "
-        'model "user" is table "users", not "user": '
-        'set BETTER_AUTH_MODEL_NAMES={"user": "users"}; '
+        'model "user" is table "users", not "user" and '
         'model "session" is table "user_sessions", not "session": '
         'set BETTER_AUTH_MODEL_NAMES={"user": "users", "session": "user_sessions"}; '
-        'columns "users"."email_verified" (not "emailVerified")'
+        'columns "users"."email_verified" (not "emailVerified"), '
+        '"users"."ban_expires" (not "banExpires"), '
+        '"user_sessions"."expires_at" (not "expiresAt"), '
+        '"user_sessions"."user_id" (not "userId") are named otherwise than the '
+        "settings say: set BETTER_AUTH_FIELD_NAMES="
     ), message
     assert 'table "users" has no column "name" (field name)' in message
-    assert 'BETTER_AUTH_FIELD_NAMES=\'{"user": {' in message
+    assert message.endswith(
+        "Settings that match it: "
+        """BETTER_AUTH_MODEL_NAMES='{"user": "users", "session": "user_sessions"}' """
+        """BETTER_AUTH_FIELD_NAMES='{"user": {"emailVerified": "email_verified", """
+        """"banExpires": "ban_expires"}, "session": {"expiresAt": "expires_at", """
+        """"userId": "user_id"}}'"""
+    )
 
 
 async def test_start_one_renamed_column_names_field_names(pg_url: str) -> None:
