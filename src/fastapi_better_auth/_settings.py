@@ -193,9 +193,10 @@ class BetterAuthSettings(BaseSettings):
             problems = []
             for error in exc.errors():
                 field = str(error["loc"][0]) if error["loc"] else "?"
+                # a missing aliased field is reported under its first alias, already prefixed
                 variable = (
                     "BETTER_AUTH_DATABASE_URL"
-                    if field == "database_url"
+                    if field in {"database_url", "BETTER_AUTH_DATABASE_URL"}
                     else _ENV_PREFIX + field.upper()
                 )
                 problems.append(f"{variable}: {error['msg']}")
