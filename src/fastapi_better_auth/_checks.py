@@ -25,7 +25,7 @@ from ._errors import (
 from ._jwk_keys import b64url_decode, loads_object, normalize_algorithm
 from ._jwks import JWKSVerifier
 from ._runtime import BetterAuth
-from ._schema_check import SUPPORTED_DIALECTS, SchemaReport, check_schema
+from ._schema_check import SchemaReport, check_schema, driver_error
 from ._schemas import AuthenticatedSession, Credential
 from ._settings import SUPPORTED_ALGORITHMS, BetterAuthSettings
 
@@ -51,11 +51,8 @@ class Checks:
 def _error_text(exc: BaseException, password: str | None) -> str:
     """The driver's own error (not SQLAlchemy's wrapper), one line, password removed."""
     cause = exc.__cause__ if isinstance(exc, BetterAuthError) and exc.__cause__ else exc
-    cause = getattr(cause, "orig", None) or cause
-    detail = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    if password:
-        detail = detail.replace(password, "***")
-    return f"{type(cause).__name__}: {detail}" if detail else type(cause).__name__
+    detail = driver_error(cause)
+    return detail.replace(password, "***") if password else detail
 
 
 def _naming(settings: BetterAuthSettings) -> str:
@@ -87,9 +84,6 @@ async def _database(checks: Checks, auth: BetterAuth) -> bool:
 
 
 async def _schema(checks: Checks, auth: BetterAuth) -> bool:
-    if auth.engine.dialect.name not in SUPPORTED_DIALECTS:
-        checks.line("skip", "schema", f"{auth.engine.dialect.name} is not checked")
-        return False
     try:
         async with auth.engine.connect() as connection:
             report: SchemaReport = await check_schema(
@@ -99,6 +93,9 @@ async def _schema(checks: Checks, auth: BetterAuth) -> bool:
             )
     except SQLAlchemyError as exc:
         checks.line("FAIL", "schema", _error_text(exc, auth.engine.url.password))
+        return False
+    except ValueError as exc:  # neither PostgreSQL nor SQLite
+        checks.line("skip", "schema", str(exc))
         return False
     if not report.ok:
         checks.line("FAIL", "schema", report.message())

@@ -26,10 +26,19 @@ from typing_extensions import Self
 
 from . import _store
 from ._direct import DirectReads
-from ._errors import DatabaseUnavailableError, is_unavailable_sqlstate
+from ._errors import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    is_unavailable_sqlstate,
+)
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
-from ._schema_check import SUPPORTED_DIALECTS, SchemaReport, check_schema
+from ._schema_check import (
+    SUPPORTED_DIALECTS,
+    SchemaReport,
+    check_schema,
+    driver_error,
+)
 from ._settings import BetterAuthSettings
 from .models import BetterAuthModels, get_models
 
@@ -179,6 +188,14 @@ class BetterAuth:
                 )
         except Exception as exc:
             if not _is_unavailable(exc):
+                if isinstance(
+                    exc, DBAPIError
+                ):  # e.g. a role that may not read the catalog
+                    raise ConfigurationError(
+                        f"the schema check cannot read the database catalog "
+                        f"({driver_error(exc)}): grant the role read access to it, "
+                        "or set BETTER_AUTH_SCHEMA_CHECK=false"
+                    ) from exc
                 raise
             logger.warning(
                 "better_auth.schema_check_skipped",

@@ -26,7 +26,14 @@ from ._naming import SchemaNaming, to_snake
 from ._types import UTCDateTime
 from .models import get_models
 
-__all__ = ["CHECKED_MODELS", "Catalog", "SchemaReport", "check_schema", "diagnose"]
+__all__ = [
+    "CHECKED_MODELS",
+    "Catalog",
+    "SchemaReport",
+    "check_schema",
+    "diagnose",
+    "driver_error",
+]
 
 #: The models the library reads; ``verification`` and ``jwks`` are Better-Auth's alone.
 CHECKED_MODELS = ("user", "session", "account")
@@ -63,6 +70,14 @@ _SQLITE_COLUMNS = text(
     "JOIN pragma_table_info(m.name) AS p "
     "WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 )
+
+
+def driver_error(exc: BaseException) -> str:
+    """``InsufficientPrivilegeError: permission denied…``: the driver's error under SQLAlchemy's wrappers."""
+    error = getattr(exc, "orig", None) or exc
+    error = error.__cause__ or error  # asyncpg's own, under SQLAlchemy's adapted one
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def _fields(model: str) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ controllable ``JWKSServer``); no line ever holds the token, the secret or the pa
 """
 
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fastapi_better_auth import _checks
 from fastapi_better_auth.__main__ import main
 from fastapi_better_auth._cookies import sign_token
 from fastapi_better_auth._types import utcnow
@@ -25,6 +27,7 @@ from fastapi_better_auth.testing import (
 )
 from tests.helpers import SECRET, seed
 from tests.jwks_server import JWKSServer, running_jwks_server
+from tests.pg import PostgresServer
 
 PASSWORD = "pw-never-printed-7Q"
 
@@ -404,3 +407,61 @@ def test_check_session_skipped_when_schema_fails(
     assert code == 1
     assert lines["schema"].startswith("FAIL the database does not match")
     assert lines["session"] == "skip needs the database and a matching schema"
+
+
+def test_check_settings_line_shows_renamed_models_and_fields(
+    capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch
+) -> None:
+    env.setenv("BETTER_AUTH_MODEL_NAMES", '{"user": "users"}')
+    env.setenv("BETTER_AUTH_FIELD_NAMES", '{"user": {"name": "full_name"}}')
+    code, lines = _check(capsys)
+    assert lines["settings"].endswith(
+        "singular tables, camel columns, text ids, "
+        "model names {'user': 'users'}, field names set"
+    )
+    assert (code, lines["schema"][:4]) == (1, "FAIL")
+
+
+def test_check_malformed_jwt_fails(
+    capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch
+) -> None:
+    code, lines = _check(capsys, "--token", "eyJhbGciOi.not-base64!.x")
+    assert (code, lines["token"]) == (1, "FAIL JWT token is malformed")
+
+
+def test_check_catalog_not_readable_fails_schema(
+    capsys: pytest.CaptureFixture[str],
+    env: pytest.MonkeyPatch,
+    postgres: PostgresServer,
+    pg_url: str,
+) -> None:
+    role = "reader_" + secrets.token_hex(4)
+    database = pg_url.rsplit("/", 1)[1]
+    postgres.psql(f"CREATE ROLE {role} LOGIN")
+    postgres.psql("REVOKE SELECT ON pg_catalog.pg_attribute FROM PUBLIC", database)
+    env.setenv("BETTER_AUTH_DATABASE_URL", pg_url.replace("postgres@", f"{role}@"))
+    try:
+        code, lines = _check(capsys)
+    finally:
+        postgres.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        postgres.psql(f"DROP ROLE {role}")
+    assert code == 1
+    assert lines["database"].startswith("ok ")
+    assert lines["schema"] == (
+        "FAIL InsufficientPrivilegeError: permission denied for table pg_attribute"
+    )
+
+
+def test_check_other_database_kinds_skip_the_schema(
+    capsys: pytest.CaptureFixture[str],
+    env: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No MySQL here: the catalog reader's refusal stands in for one."""
+
+    async def refuse(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("schema check does not support mysql")
+
+    monkeypatch.setattr(_checks, "check_schema", refuse)
+    code, lines = _check(capsys)
+    assert (code, lines["schema"]) == (0, "skip schema check does not support mysql")

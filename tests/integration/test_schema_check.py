@@ -5,6 +5,8 @@ the database shows; a matching database starts.
 """
 
 import re
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from fastapi_better_auth._schema_check import (
     read_catalog,
 )
 from tests.conftest import DATA
+from tests.pg import PostgresServer
 from tests.schema_compare import ddl_section
 
 pytestmark = pytest.mark.anyio
@@ -500,3 +503,50 @@ async def test_read_catalog_refuses_other_databases() -> None:
 
     with pytest.raises(ValueError, match="mysql"):
         await read_catalog(Connection())  # type: ignore[arg-type]
+
+
+def test_tables_without_id_columns_report_no_id_type() -> None:
+    columns = {"email": "text", "emailVerified": "boolean", "token": "text"}
+    catalog = Catalog(
+        "postgresql", {"user": dict(columns), "session": {}, "account": {}}
+    )
+    report = diagnose(catalog, SchemaNaming())
+    assert report.id_type is None
+    assert 'table "user" has no column "id" (field id)' in report.message()
+
+
+@pytest.fixture
+def reader_url(postgres: PostgresServer, pg_url: str) -> Iterator[str]:
+    """``pg_url`` as a role that may not read ``pg_attribute`` (a hardened catalog)."""
+    role = "reader_" + secrets.token_hex(4)
+    database = pg_url.rsplit("/", 1)[1]
+    postgres.psql(f"CREATE ROLE {role} LOGIN")
+    postgres.psql("REVOKE SELECT ON pg_catalog.pg_attribute FROM PUBLIC", database)
+    try:
+        yield pg_url.replace("postgres@", f"{role}@")
+    finally:
+        postgres.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        postgres.psql(f"DROP ROLE {role}")
+
+
+async def test_start_catalog_not_readable_names_the_setting(reader_url: str) -> None:
+    assert await _start_error(reader_url) == (
+        "the schema check cannot read the database catalog (InsufficientPrivilegeError: "
+        "permission denied for table pg_attribute): "
+        "grant the role read access to it, or set BETTER_AUTH_SCHEMA_CHECK=false"
+    )
+    await _starts(reader_url, schema_check=False)
+
+
+async def test_start_other_database_kinds_are_not_checked(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No MySQL here: an engine that says it is one stands in for it."""
+    engine = create_async_engine(sqlite_url)
+    monkeypatch.setattr(engine.dialect, "name", "mysql")
+    config = BetterAuthSettings.load(url="http://127.0.0.1:9", database_url=sqlite_url)
+    try:
+        async with BetterAuth(config, engine=engine) as auth:
+            assert await auth.check_schema() is None
+    finally:
+        await engine.dispose()
