@@ -82,6 +82,18 @@ def _is_unavailable(exc: BaseException) -> bool:
     return invalidated or refused or isinstance(exc, _UNAVAILABLE)
 
 
+def _schema_check_skipped(exc: BaseException) -> None:
+    logger.warning(
+        "better_auth.schema_check_skipped",
+        extra={
+            "reason": "database_unavailable",
+            "error": driver_error(exc).partition(":")[
+                0
+            ],  # the class: no message, no DSN
+        },
+    )
+
+
 class BetterAuth:
     """The library's state for one app: settings, database engine, models and JWKS verifier.
 
@@ -179,29 +191,29 @@ class BetterAuth:
             logger.info("better_auth.schema_check_skipped", extra={"reason": "dialect"})
             return None
         try:
-            async with self.engine.connect() as connection:
-                report = await check_schema(
-                    connection,
-                    self.models.naming,
-                    # the hook of a future BETTER_AUTH_SQLITE_DATES setting
-                    sqlite_dates=getattr(self.settings, "sqlite_dates", None),
-                )
-        except Exception as exc:
-            if not _is_unavailable(exc):
-                if isinstance(
-                    exc, DBAPIError
-                ):  # e.g. a role that may not read the catalog
-                    raise ConfigurationError(
-                        f"the schema check cannot read the database catalog "
-                        f"({driver_error(exc)}): grant the role read access to it, "
-                        "or set BETTER_AUTH_SCHEMA_CHECK=false"
-                    ) from exc
-                raise
-            logger.warning(
-                "better_auth.schema_check_skipped",
-                extra={"reason": "database_unavailable", "error": type(exc).__name__},
-            )
+            connection = await self.engine.connect()
+        except (DBAPIError, PoolTimeoutError, OSError) as exc:
+            # down, or refusing us: not a schema question; requests will say so
+            _schema_check_skipped(exc)
             return None
+        try:
+            report = await check_schema(
+                connection,
+                self.models.naming,
+                # the hook of a future BETTER_AUTH_SQLITE_DATES setting
+                sqlite_dates=getattr(self.settings, "sqlite_dates", None),
+            )
+        except DBAPIError as exc:
+            if _is_unavailable(exc):  # lost on the way
+                _schema_check_skipped(exc)
+                return None
+            raise ConfigurationError(  # connected, but the catalog cannot be read
+                f"the schema check cannot read the database catalog "
+                f"({driver_error(exc)}): grant the role read access to it, "
+                "or set BETTER_AUTH_SCHEMA_CHECK=false"
+            ) from exc
+        finally:
+            await connection.close()
         if report.empty:
             # not a naming mismatch: Better-Auth may migrate after we start, and tests
             # start apps on an empty database with their dependencies overridden

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_better_auth import (
@@ -19,6 +20,7 @@ from fastapi_better_auth import (
     ConfigurationError,
     SchemaNaming,
     _migrate,
+    _runtime,
 )
 from fastapi_better_auth._schema_check import (
     Catalog,
@@ -550,3 +552,19 @@ async def test_start_other_database_kinds_are_not_checked(
             assert await auth.check_schema() is None
     finally:
         await engine.dispose()
+
+
+async def test_start_database_lost_during_the_check_is_not_fatal(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection cut between connect and query (too narrow a window to hit for real)."""
+
+    async def cut(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("SELECT", {}, ConnectionResetError("reset by peer"))
+
+    monkeypatch.setattr(_runtime, "check_schema", cut)
+    await _starts(pg_url)
+    [record] = [
+        r for r in caplog.records if r.msg == "better_auth.schema_check_skipped"
+    ]
+    assert record.error == "ConnectionResetError"  # type: ignore[attr-defined]
