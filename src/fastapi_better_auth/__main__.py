@@ -9,6 +9,7 @@ which are not part of Better-Auth's schema and never created by ``upgrade``.
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -142,7 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (1: indexes skipped or a check failed; 2: bad settings)."""
     args = _parser().parse_args(argv)
     if args.command == "check":
-        passed = asyncio.run(_checks.run_checks(token=args.token, cookie=args.cookie))
+        library = logging.getLogger("fastapi_better_auth")
+        level = library.level
+        library.setLevel(logging.ERROR)  # its warnings would repeat the lines on stderr
+        try:
+            passed = asyncio.run(
+                _checks.run_checks(token=args.token, cookie=args.cookie)
+            )
+        finally:
+            library.setLevel(level)
         return 0 if passed else 1
     try:
         print(asyncio.run(_run(args)))

@@ -191,7 +191,7 @@ async def _jwt(checks: Checks, auth: BetterAuth, token: str, database: bool) -> 
     try:
         claims = await auth.verifier.verify(token)
     except (AuthenticationError, UpstreamUnavailableError) as error:
-        checks.line("FAIL", "token", "JWT " + _why(error, token, auth.settings))
+        checks.line("FAIL", "token", _why(error, token, auth.settings))
         return
     left = claims["exp"] - time.time()
     header, _ = _unverified(token)

@@ -4,8 +4,11 @@ PostgreSQL and SQLite are real, the JWKS is served on loopback (``TokenIssuer.se
 controllable ``JWKSServer``); no line ever holds the token, the secret or the password.
 """
 
+import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -290,16 +293,16 @@ def test_check_valid_jwt_verifies_and_user_is_accepted(
     ("mint", "reason"),
     [
         (lambda i: i.mint(user_claims(make_user()), issued_at=0, expires_in=60),
-         r"FAIL JWT token expired \d+ s ago"),
+         r"FAIL token expired \d+ s ago"),
         (lambda i: TokenIssuer(issuer="https://evil.example").mint(
             user_claims(make_user()), key=i.current),
-         r'FAIL JWT token issuer is not trusted: iss is "https://evil.example", '
+         r'FAIL token issuer is not trusted: iss is "https://evil.example", '
          r'the settings expect "http://127.0.0.1:\d+" \(BETTER_AUTH_URL or BETTER_AUTH_ISSUER\)'),
         (lambda i: i.mint(user_claims(make_user()), audience="https://other.example"),
-         r"FAIL JWT token audience is not accepted: aud is 'https://other.example', "
+         r"FAIL token audience is not accepted: aud is 'https://other.example', "
          r"the settings accept http://127.0.0.1:\d+ \(BETTER_AUTH_AUDIENCE\)"),
         (lambda i: i.forge(user_claims(make_user())),
-         r"FAIL JWT token signature is invalid \(alg EdDSA, kid \w+\)"),
+         r"FAIL token signature is invalid \(alg EdDSA, kid \w+\)"),
     ],
     ids=["expired", "issuer", "audience", "signature"],
 )  # fmt: skip
@@ -426,7 +429,7 @@ def test_check_malformed_jwt_fails(
     capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch
 ) -> None:
     code, lines = _check(capsys, "--token", "eyJhbGciOi.not-base64!.x")
-    assert (code, lines["token"]) == (1, "FAIL JWT token is malformed")
+    assert (code, lines["token"]) == (1, "FAIL token is malformed")
 
 
 def test_check_catalog_not_readable_fails_schema(
@@ -465,3 +468,31 @@ def test_check_other_database_kinds_skip_the_schema(
     monkeypatch.setattr(_checks, "check_schema", refuse)
     code, lines = _check(capsys)
     assert (code, lines["schema"]) == (0, "skip schema check does not support mysql")
+
+
+def test_python_m_check_prints_only_its_lines(tmp_path: Path) -> None:
+    """As a process: the library's own warnings (JWKS fetch failed…) do not repeat the lines on stderr."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BETTER_AUTH_")},
+        "BETTER_AUTH_URL": "http://127.0.0.1:1",
+        "BETTER_AUTH_DATABASE_URL": f"postgresql://app:{PASSWORD}@127.0.0.1:1/app",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "fastapi_better_auth", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == ""
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == [
+        "ok   settings",
+        "FAIL database",
+        "skip schema",
+        "FAIL jwks",
+        "ok   claims",
+    ]
+    assert PASSWORD not in done.stdout
