@@ -8,10 +8,12 @@ whether a token or cookie is accepted, step by step. No token, secret or passwor
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from . import _cookies
 from ._errors import (
@@ -38,14 +40,11 @@ class Checks:
 
     write: Callable[[str], None] = print
     failed: bool = False
-    lines: list[str] = field(default_factory=list)
 
     def line(self, status: str, name: str, detail: str) -> None:
         """Print ``status name: detail``; ``FAIL`` makes the command exit 1."""
         self.failed = self.failed or status == "FAIL"
-        text = f"{status:<4} {name}: {detail}"
-        self.lines.append(text)
-        self.write(text)
+        self.write(f"{status:<4} {name}: {detail}")
 
 
 def _error_text(exc: BaseException, password: str | None) -> str:
@@ -53,6 +52,20 @@ def _error_text(exc: BaseException, password: str | None) -> str:
     cause = exc.__cause__ if isinstance(exc, BetterAuthError) and exc.__cause__ else exc
     detail = driver_error(cause)
     return detail.replace(password, "***") if password else detail
+
+
+def _shown_database(url: str) -> str:
+    """The database URL with its password as ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the database URL (unreadable)"
+
+
+def _shown_url(url: str) -> str:
+    """An HTTP URL without credentials or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def _naming(settings: BetterAuthSettings) -> str:
@@ -111,7 +124,7 @@ async def _schema(checks: Checks, auth: BetterAuth) -> bool:
 
 async def _jwks(checks: Checks, settings: BetterAuthSettings) -> None:
     """Every key the JWKS publishes, then which of them ``jwt_algorithms`` lets verify."""
-    url = settings.resolved_jwks_url
+    url = _shown_url(settings.resolved_jwks_url)
     every = settings.model_copy(update={"jwt_algorithms": SUPPORTED_ALGORITHMS})
     verifier = JWKSVerifier(every)
     try:
@@ -290,7 +303,18 @@ async def run_checks(
         "settings",
         f"BETTER_AUTH_URL={settings.origin}, {_naming(settings)}",
     )
-    auth = BetterAuth(settings)
+    try:
+        auth = BetterAuth(settings)
+    except (SQLAlchemyError, ImportError) as exc:  # no such driver, or not an async one
+        shown = _shown_database(settings.sqlalchemy_url)
+        checks.line("FAIL", "database", f"{shown}: {driver_error(exc)}")
+        checks.line("skip", "schema", "needs the database")
+        await _jwks(checks, settings)
+        _claims_needed(checks, settings)
+        for name, value in (("token", token), ("cookie", cookie)):
+            if value is not None:
+                checks.line("skip", name, "needs a database engine")
+        return False
     try:
         database = await _database(checks, auth)
         schema = database and await _schema(checks, auth)

@@ -18,9 +18,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ._catalog import (
+    SUPPORTED_DIALECTS,
+    Catalog,
+    date_kind,
+    driver_error,
+    id_kind,
+    read_catalog,
+)
 from ._errors import ConfigurationError
 from ._naming import SchemaNaming, to_snake
 from ._types import UTCDateTime
@@ -28,11 +35,13 @@ from .models import get_models
 
 __all__ = [
     "CHECKED_MODELS",
+    "SUPPORTED_DIALECTS",
     "Catalog",
     "SchemaReport",
     "check_schema",
     "diagnose",
     "driver_error",
+    "read_catalog",
 ]
 
 #: The models the library reads; ``verification`` and ``jwks`` are Better-Auth's alone.
@@ -53,31 +62,6 @@ MIGRATE_HINT = (
     "run Better-Auth's migration (npx @better-auth/cli migrate) "
     "or python -m fastapi_better_auth migrate upgrade"
 )
-SUPPORTED_DIALECTS = frozenset({"postgresql", "sqlite"})
-
-_PG_COLUMNS = """
-SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
-  AND pg_catalog.pg_table_is_visible(c.oid)
-"""
-_PG_NAMED = text(_PG_COLUMNS + "  AND c.relname = ANY(:names)")
-_PG_ALL = text(_PG_COLUMNS)
-_SQLITE_COLUMNS = text(
-    "SELECT m.name, p.name, p.type FROM sqlite_master AS m "
-    "JOIN pragma_table_info(m.name) AS p "
-    "WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-)
-
-
-def driver_error(exc: BaseException) -> str:
-    """``InsufficientPrivilegeError: permission denied…``: the driver's error under SQLAlchemy's wrappers."""
-    error = getattr(exc, "orig", None) or exc
-    error = error.__cause__ or error  # asyncpg's own, under SQLAlchemy's adapted one
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def _fields(model: str) -> tuple[str, ...]:
@@ -89,60 +73,6 @@ def _fields(model: str) -> tuple[str, ...]:
 def _date_fields(model: str) -> tuple[str, ...]:
     table = getattr(get_models(), model).__table__
     return tuple(c.name for c in table.columns if isinstance(c.type, UTCDateTime))
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """Tables and their columns' declared types, as the database reports them.
-
-    SQLite names compare without case (as SQLite does); PostgreSQL's are exact, because
-    Better-Auth quotes them.
-    """
-
-    dialect: str
-    tables: dict[str, dict[str, str]]
-    complete: bool = True
-
-    def _fold(self, name: str) -> str:
-        return name.lower() if self.dialect == "sqlite" else name
-
-    def table(self, name: str) -> dict[str, str] | None:
-        """``{column: type}`` of a table, or None."""
-        wanted = self._fold(name)
-        for table, columns in self.tables.items():
-            if self._fold(table) == wanted:
-                return columns
-        return None
-
-    def column_type(self, columns: dict[str, str], name: str) -> str | None:
-        """The declared type (lower case) of a column, or None if it is absent."""
-        wanted = self._fold(name)
-        for column, kind in columns.items():
-            if self._fold(column) == wanted:
-                return kind
-        return None
-
-
-def _id_kind(dialect: str, declared: str) -> str:
-    """``text``, ``uuid`` or ``serial`` (an integer id): what Better-Auth's ``generateId`` made."""
-    if "int" in declared or declared in {"serial", "bigserial"}:
-        return "serial"
-    if declared == "uuid" and dialect == "postgresql":
-        return "uuid"
-    return "text"
-
-
-def _date_kind(dialect: str, declared: str) -> str | None:
-    """How a date column stores its value; None when it cannot hold a date at all."""
-    if dialect == "sqlite":  # any declared type stores text or numbers
-        return "epoch_ms" if "int" in declared else "iso"
-    if declared.startswith("timestamp") and "without" in declared:
-        return "timestamp"
-    if declared.startswith("timestamp"):
-        return "timestamptz"
-    if declared == "date":
-        return "date"
-    return None
 
 
 @dataclass(frozen=True)
@@ -361,7 +291,7 @@ def _check_ids(d: _Diagnosis) -> str | None:
     """The id type the ``user`` table shows, failing when the settings say another."""
     dialect = d.catalog.dialect
     kinds = {
-        (model, f): _id_kind(dialect, declared)
+        (model, f): id_kind(dialect, declared)
         for model in d.tables
         for f in _ID_FIELDS
         if (declared := _declared(d, model, f)) is not None
@@ -400,7 +330,7 @@ def _check_dates(d: _Diagnosis) -> set[str]:
             declared = _declared(d, model, f)
             if declared is None:
                 continue
-            kind = _date_kind(dialect, declared)
+            kind = date_kind(dialect, declared)
             if kind is None:
                 d.fail(
                     f'column "{d.tables[model]}"."{d.naming.column(model, f)}" is {declared}, not a timestamp',
@@ -451,30 +381,6 @@ def diagnose(
 def _candidate_names(naming: SchemaNaming) -> list[str]:
     flipped = replace(naming, use_plural=not naming.use_plural)
     return sorted({n.table(m) for n in (naming, flipped) for m in CHECKED_MODELS})
-
-
-async def read_catalog(
-    connection: AsyncConnection, names: list[str] | None = None
-) -> Catalog:
-    """The tables visible on ``connection`` (only ``names`` if given) with their columns' types.
-
-    Raises:
-        ValueError: the database is neither PostgreSQL nor SQLite.
-    """
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        query = _PG_ALL if names is None else _PG_NAMED
-        params = {} if names is None else {"names": names}
-        rows = await connection.execute(query, params)
-    elif dialect == "sqlite":
-        rows = await connection.execute(_SQLITE_COLUMNS)
-        names = None  # one query reads every table anyway
-    else:
-        raise ValueError(f"schema check does not support {dialect}")
-    tables: dict[str, dict[str, str]] = {}
-    for table, column, declared in rows:
-        tables.setdefault(table, {})[column] = (declared or "").lower()
-    return Catalog(dialect, tables, complete=names is None)
 
 
 async def check_schema(

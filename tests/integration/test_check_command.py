@@ -496,3 +496,39 @@ def test_python_m_check_prints_only_its_lines(tmp_path: Path) -> None:
         "ok   claims",
     ]
     assert PASSWORD not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "line"),
+    [
+        (f"mysql://app:{PASSWORD}@127.0.0.1/app",
+         "FAIL mysql://app:***@127.0.0.1/app: ModuleNotFoundError: No module named 'MySQLdb'"),
+        ("not a url",
+         "FAIL the database URL (unreadable): ArgumentError: Could not parse SQLAlchemy "
+         "URL from given URL string"),
+    ],
+    ids=["no-driver", "unreadable"],
+)  # fmt: skip
+def test_check_database_without_an_engine_fails_and_goes_on(
+    capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch, url: str, line: str
+) -> None:
+    env.setenv("BETTER_AUTH_DATABASE_URL", url)
+    code, lines = _check(capsys, "--token", "rawSessionToken123")
+    assert code == 1
+    assert lines["database"] == line
+    assert lines["schema"] == "skip needs the database"
+    assert lines["jwks"].startswith("ok ")
+    assert lines["token"] == "skip needs a database engine"
+
+
+def test_check_jwks_url_is_shown_without_credentials(
+    capsys: pytest.CaptureFixture[str],
+    env: pytest.MonkeyPatch,
+    jwks_server: JWKSServer,
+) -> None:
+    jwks_server.status = 500
+    env.setenv(
+        "BETTER_AUTH_JWKS_URL",
+        jwks_server.jwks_url.replace("http://", f"http://u:{PASSWORD}@") + "?k=v",
+    )
+    assert _check(capsys)[1]["jwks"] == f"FAIL {jwks_server.jwks_url}: HTTP 500"
