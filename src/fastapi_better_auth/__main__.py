@@ -1,19 +1,22 @@
-"""Command line: ``python -m fastapi_better_auth migrate {upgrade,downgrade,current,sql,indexes}``.
+"""Command line: ``python -m fastapi_better_auth migrate {upgrade,downgrade,current,sql,indexes}`` and ``check``.
 
 The database and naming come from the same ``BETTER_AUTH_*`` settings as the app.
+``check`` prints one ``ok``/``FAIL`` line per part of the deployment (settings, database,
+schema, JWKS, and a token or cookie if given) and exits 1 if any failed.
 ``migrate indexes`` creates (``--drop``: drops) the opt-in indexes of the admin user list,
 which are not part of Better-Auth's schema and never created by ``upgrade``.
 """
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from . import _indexes, _migrate
+from . import _checks, _indexes, _migrate
 from ._database_url import parse_database_url
 from ._errors import ConfigurationError
 from ._settings import BetterAuthSettings
@@ -57,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     indexes.add_argument(
         "--dialect", choices=["postgresql", "sqlite"], default="postgresql"
+    )
+    check = commands.add_parser(
+        "check",
+        help="check the settings, database, schema and JWKS (and a credential) of this deployment",
+    )
+    check.add_argument(
+        "--token", help="a Better-Auth JWT or session token (bearer plugin) to verify"
+    )
+    check.add_argument(
+        "--cookie", help="the value of Better-Auth's session cookie to verify"
     )
     return parser
 
@@ -133,8 +146,19 @@ class _Incomplete(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code (1: indexes skipped; 2: bad settings)."""
+    """Entry point; returns the process exit code (1: indexes skipped or a check failed; 2: bad settings)."""
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        library = logging.getLogger("fastapi_better_auth")
+        level = library.level
+        library.setLevel(logging.ERROR)  # its warnings would repeat the lines on stderr
+        try:
+            passed = asyncio.run(
+                _checks.run_checks(token=args.token, cookie=args.cookie)
+            )
+        finally:
+            library.setLevel(level)
+        return 0 if passed else 1
     try:
         print(asyncio.run(_run(args)))
     except ConfigurationError as error:

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 __all__ = [
     "bearer_session_token",
     "looks_like_jwt",
+    "looks_signed",
     "sign_token",
     "verify_signed_token",
 ]
@@ -59,6 +60,11 @@ def _split_signed(value: object) -> tuple[str, str] | None:
     ):
         return None
     return token, signature
+
+
+def looks_signed(value: str) -> bool:
+    """Whether a value has the signed form ``token.signature`` (whatever the signature's key)."""
+    return _split_signed(value) is not None
 
 
 def verify_signed_token(value: str, secret: str) -> str | None:

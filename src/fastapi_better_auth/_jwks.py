@@ -182,11 +182,23 @@ class JWKSVerifier:
         self._refresh: asyncio.Task[None] | None = None
         #: Number of JWKS fetches started (tests and benchmarks count them).
         self.fetch_count = 0
+        #: Why the last fetch failed (``python -m fastapi_better_auth check`` shows it), or None.
+        self.last_error: str | None = None
 
     @property
     def has_keys(self) -> bool:
         """Whether signing keys are cached (possibly stale); a readiness probe can report it."""
         return bool(self._keys)
+
+    @property
+    def key_algorithms(self) -> dict[str, str]:
+        """The algorithm of each cached key, by ``kid``."""
+        return {kid: key.algorithm for kid, key in self._keys.items()}
+
+    @property
+    def unusable_kids(self) -> frozenset[str]:
+        """``kid``s the JWKS lists but that are never used (invalid, private, or not allowed)."""
+        return self._unusable
 
     async def verify(self, token: str) -> dict[str, Any]:
         """The claims of a valid token.
@@ -366,6 +378,7 @@ class JWKSVerifier:
             )
         except (httpx.HTTPError, _FetchError, asyncio.TimeoutError) as exc:
             reason = str(exc) if isinstance(exc, _FetchError) else type(exc).__name__
+            self.last_error = reason
             logger.warning(
                 "better_auth.jwks_fetch_failed url=%s error=%s cached_keys=%d",
                 self._log_url,
@@ -376,6 +389,7 @@ class JWKSVerifier:
         finally:
             self._last_attempt = self._monotonic()
         self._keys, self._unusable = keys, unusable
+        self.last_error = None
         self._expires_at = self._monotonic() + ttl
         logger.info(
             "better_auth.jwks_refreshed url=%s keys=%d skipped=%d cache_seconds=%g",

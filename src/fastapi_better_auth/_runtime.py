@@ -36,6 +36,12 @@ from ._errors import (
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
 from ._pgconnect import check_connection, connect_params, looks_pooled
+from ._schema_check import (
+    SUPPORTED_DIALECTS,
+    SchemaReport,
+    check_schema,
+    driver_error,
+)
 from ._schemas import AuthenticatedUser
 from ._settings import BetterAuthSettings
 from ._user_fields import UserFields
@@ -113,6 +119,18 @@ def _is_unavailable(exc: BaseException) -> bool:
         getattr(getattr(exc, "orig", None), "sqlstate", None)
     )
     return invalidated or refused or isinstance(exc, _UNAVAILABLE)
+
+
+def _schema_check_skipped(exc: BaseException) -> None:
+    logger.warning(
+        "better_auth.schema_check_skipped",
+        extra={
+            "reason": "database_unavailable",
+            "error": driver_error(exc).partition(":")[
+                0
+            ],  # the class: no message, no DSN
+        },
+    )
 
 
 class BetterAuth:
@@ -219,15 +237,18 @@ class BetterAuth:
         return engine
 
     async def start(self) -> None:
-        """Prefetch the signing keys; never fails because Better-Auth or the database is down.
+        """Check the schema, prefetch the signing keys; never fails because Better-Auth or the database is down.
 
         Until keys load, JWT requests get 503 ``JWKS_UNAVAILABLE`` with ``Retry-After``.
 
         Raises:
             ConfigurationError: the database refuses this configuration (TLS, credentials, a
-                transaction pooler without ``database_pooler``); the message says what to set.
+                transaction pooler without ``database_pooler``), or it is reachable and its
+                tables or columns are not what the naming settings say; the message names
+                the setting to change.
         """
         await self._check_connection()
+        schema = await self.check_schema()
         await self._check_user_columns()
         keys = await self.verifier.warm()
         database = await self._warm_reads() if self._direct is not None else None
@@ -237,6 +258,7 @@ class BetterAuth:
                 "database": self.engine.url.get_backend_name(),
                 "jwks_loaded": keys,
                 "database_ready": database,
+                "schema": None if schema is None else schema.summary(),
             },
         )
 
@@ -258,6 +280,58 @@ class BetterAuth:
             self.engine.dialect, self.engine.url, self._connect_args
         )
         await check_connection(params, self._database, transaction_pooler=self._pooled)
+
+    async def check_schema(self) -> SchemaReport | None:
+        """Compare the live catalog with the naming settings (``schema_check``), raising on a mismatch.
+
+        Returns:
+            The report, or None when skipped: ``schema_check`` is off, the database is
+            unreachable now (requests will get 503), or it is neither PostgreSQL nor SQLite.
+
+        A database without any of Better-Auth's tables is only logged
+        (``better_auth.schema_not_migrated``): it is not migrated yet, which no setting fixes.
+
+        Raises:
+            ConfigurationError: the schema does not match the settings.
+        """
+        if not self.settings.schema_check:
+            return None
+        if self.engine.dialect.name not in SUPPORTED_DIALECTS:
+            logger.info("better_auth.schema_check_skipped", extra={"reason": "dialect"})
+            return None
+        try:
+            connection = await self.engine.connect()
+        except (DBAPIError, PoolTimeoutError, OSError) as exc:
+            # down, or refusing us: not a schema question; requests will say so
+            _schema_check_skipped(exc)
+            return None
+        try:
+            report = await check_schema(
+                connection,
+                self.models.naming,
+                # the hook of a future BETTER_AUTH_SQLITE_DATES setting
+                sqlite_dates=getattr(self.settings, "sqlite_dates", None),
+            )
+        except DBAPIError as exc:
+            if _is_unavailable(exc):  # lost on the way
+                _schema_check_skipped(exc)
+                return None
+            raise ConfigurationError(  # connected, but the catalog cannot be read
+                f"the schema check cannot read the database catalog "
+                f"({driver_error(exc)}): grant the role read access to it, "
+                "or set BETTER_AUTH_SCHEMA_CHECK=false"
+            ) from exc
+        finally:
+            await connection.close()
+        if report.empty:
+            # not a naming mismatch: Better-Auth may migrate after we start, and tests
+            # start apps on an empty database with their dependencies overridden
+            logger.warning(
+                "better_auth.schema_not_migrated", extra={"detail": report.problems[0]}
+            )
+        elif not report.ok:
+            raise report.error()
+        return report
 
     async def _warm_reads(self) -> bool:
         """Open a direct-read connection and prepare the per-request reads on it; never raises."""
@@ -324,8 +398,8 @@ class BetterAuth:
     async def __aenter__(self) -> Self:
         try:
             await self.start()
-        except BaseException:  # a refused start must not leak the engine's connections
-            await self.close()
+        except BaseException:
+            await self.close()  # a start that fails leaves no pool or client behind
             raise
         return self
 

@@ -96,6 +96,14 @@ class BetterAuthSettings(BaseSettings):
             "pgbouncer=true means the same."
         ),
     )
+    schema_check: bool = Field(
+        default=True,
+        description=(
+            "At start, compare the database's tables and columns with the naming settings "
+            "and fail with the setting to change; false skips it (a search_path set per "
+            "request, or a schema the check misreads)."
+        ),
+    )
 
     jwks_url: AnyHttpUrl | None = Field(
         default=None, description="Overrides url + jwks_path."
@@ -215,9 +223,10 @@ class BetterAuthSettings(BaseSettings):
             problems = []
             for error in exc.errors():
                 field = str(error["loc"][0]) if error["loc"] else "?"
+                # a missing aliased field is reported under its first alias, already prefixed
                 variable = (
                     "BETTER_AUTH_DATABASE_URL"
-                    if field == "database_url"
+                    if field in {"database_url", "BETTER_AUTH_DATABASE_URL"}
                     else _ENV_PREFIX + field.upper()
                 )
                 problems.append(f"{variable}: {error['msg']}")

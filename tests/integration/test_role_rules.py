@@ -188,4 +188,6 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(
     """SQLite has no ``FOR UPDATE``: the admin count must still be serialised there."""
     assert issuer.issuer is not None
     for _ in range(4):
-        assert _crossfire(db_url, issuer.issuer) == [200, 409]
+        # one demotion wins; the other is refused as the last admin's (409) or, when it is
+        # checked after the first committed, as a caller who is no admin any more (403)
+        assert _crossfire(db_url, issuer.issuer) in ([200, 409], [200, 403])

@@ -61,6 +61,14 @@ def test_missing_variables_are_named_in_one_error() -> None:
     assert "BETTER_AUTH_DATABASE_URL" in info.value.message
 
 
+def test_missing_database_url_is_named_once_not_prefixed_twice() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        BetterAuthSettings.load(url="http://x")
+    assert info.value.message == (
+        "invalid settings: BETTER_AUTH_DATABASE_URL: Field required"
+    )
+
+
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [
