@@ -60,6 +60,7 @@ from ._schemas import (
     UserSortField,
     UserUpdate,
 )
+from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
 from ._store import rows_of, user_by_id, user_columns, user_snapshot
 from .models import BetterAuthModels
@@ -466,8 +467,9 @@ async def ban_user(
     now: datetime,
     *,
     actor_id: str,
+    store: SessionStore | None = None,
 ) -> AuthenticatedUser:
-    """Ban the user and delete all their sessions, in the caller's transaction.
+    """Ban the user and delete all their sessions, in the caller's transaction (and in Redis).
 
     Raises:
         InvalidRequestError: the actor tries to ban themselves.
@@ -489,7 +491,7 @@ async def ban_user(
             user.updated_at: now,
         },
     )
-    await _admin_sessions.revoke_all(db, models, user_id)
+    await _admin_sessions.revoke_all(db, models, user_id, store)
     return banned
 
 

@@ -268,6 +268,7 @@ async def ban_user(
                 ban,
                 utcnow(),
                 actor_id=actor.id,
+                store=auth.session_store,
             )
         return banned
 
