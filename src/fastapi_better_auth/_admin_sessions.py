@@ -5,7 +5,8 @@ tokens are never selected. Writes run in the caller's transaction. With Better-A
 ``secondaryStorage`` (a :class:`SessionStore`), the sessions are listed from Redis, as
 Better-Auth's ``listSessions`` does unless ``storeSessionInDatabase``, and revocations delete
 the Redis keys and update the user's session list as its ``deleteSession`` and
-``deleteUserSessions`` do, and the rows too.
+``deleteUserSessions`` do, and the rows too under ``storeSessionInDatabase`` (without it
+Better-Auth's migration creates no ``session`` table, so none is touched).
 """
 
 from datetime import datetime
@@ -67,16 +68,15 @@ async def revoke_all(
     creates meanwhile is refused too (its ``revoked-sessions-before`` key).
     """
     stored = await store.revoke_all(user_id) if store is not None else set()
+    if store is not None and not store.in_database:
+        return len(stored)  # Better-Auth's migration creates no session table then
     session = models.session
     result = await db.execute(
         delete(session)
         .where(session.user_id == user_id)
         .execution_options(synchronize_session=False)
     )
-    deleted = int(getattr(result, "rowcount", 0))
-    if store is not None and store.in_database:
-        return max(deleted, len(stored))  # the same sessions, in both places
-    return deleted + len(stored)
+    return max(int(getattr(result, "rowcount", 0)), len(stored))  # the same sessions
 
 
 async def revoke(
@@ -92,7 +92,8 @@ async def revoke(
         NotFoundError: the user has no session ``session_id``.
     """
     in_redis = store is not None and await store.revoke(user_id, session_id)
-    if not models.naming.valid_id(session_id):
+    no_table = store is not None and not store.in_database  # no session table then
+    if no_table or not models.naming.valid_id(session_id):
         if in_redis:
             return
         raise NotFoundError("The session does not exist.")

@@ -223,9 +223,9 @@ def test_admin_lists_and_revokes_in_redis(
         ).status_code
         == 404
     )
-    # the table's own session (a left-over from before Redis) is still revocable
+    # a row in the table is not Better-Auth's session without storeSessionInDatabase
     response = app.delete(f"{path}/{world.in_db.id}", headers=admin(issuer, world))
-    assert response.json() == {"revoked": 1}
+    assert response.status_code == 404
 
 
 def test_revoke_all_and_ban_clear_redis_and_mark_the_user(
@@ -234,7 +234,7 @@ def test_revoke_all_and_ban_clear_redis_and_mark_the_user(
     """deleteUserSessions: tokens and list deleted, revoked-sessions-before set (L103-111)."""
     path = f"/api/v1/users/{world.alice.id}/sessions"
     response = app.delete(path, headers=admin(issuer, world))
-    assert response.json() == {"revoked": 2}  # one in Redis, one left in the table
+    assert response.json() == {"revoked": 1}  # the table is not touched
     assert world.redis.get(world.cached.token) is None
     assert world.redis.get(f"active-sessions-{world.alice.id}") is None
     mark = world.redis.get(f"revoked-sessions-before-{world.alice.id}")
