@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ._errors import ConfigurationError, SessionStoreUnavailableError
-from ._schemas import SessionInfo
+from ._schemas import AuthenticatedUser, SessionInfo
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,29 @@ def _revoked(session: SessionInfo, revoked_before: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return session.created_at.timestamp() * 1000 < mark
+
+
+def _iso(value: datetime | None) -> str | None:
+    """A date as ``JSON.stringify`` writes one: ISO 8601 in UTC, milliseconds, ``Z``."""
+    if value is None:
+        return None
+    utc = value.astimezone(timezone.utc) if value.tzinfo else value
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _user_fields(user: AuthenticatedUser) -> dict[str, Any]:
+    """The user-row fields our admin API writes, under Better-Auth's field names."""
+    return {
+        "name": user.name,
+        "email": user.email,
+        "emailVerified": user.email_verified,
+        "image": user.image,
+        "role": user.role,
+        "banned": user.banned,
+        "banReason": user.ban_reason,
+        "banExpires": _iso(user.ban_expires),
+        "updatedAt": _iso(user.updated_at),
+    }
 
 
 def _is_tls_error(exc: BaseException) -> bool:
@@ -343,6 +366,30 @@ class SessionStore:
         await self._call("delete", self._key(stored.token))
         await self._keep_listed(user_id, [stored.token], _now_ms())
         return True
+
+    async def refresh_user(self, user: AuthenticatedUser) -> None:
+        """``refreshUserSessions`` (L62-79, run by Better-Auth's ``updateUser``): put the
+        changed user into every live session's snapshot, so Better-Auth's own checks (its admin
+        plugin reads the role there) see what our admin API wrote. Other fields are kept.
+        """
+        now = _now_ms()
+        references = [
+            ref
+            for ref in _references(await self._call("get", self._list_key(user.id)))
+            if ref.expires_ms > now
+        ]
+        if not references:
+            return
+        values = await self._call("mget", [self._key(ref.token) for ref in references])
+        for ref, raw in zip(references, values, strict=True):
+            data, stored = _json(raw), _session(ref.token, raw)
+            if stored is None or not isinstance(data.get("user"), dict):
+                continue
+            ttl = _ttl(stored.info.expires_at.timestamp() * 1000, now)
+            if ttl <= 0:
+                continue
+            data["user"] = {**data["user"], **_user_fields(user)}
+            await self._call("set", self._key(ref.token), json.dumps(data), ex=ttl)
 
     async def revoke_all(self, user_id: str) -> set[str]:
         """``deleteUserSessions`` (L535-569, L103-111): mark the user's sessions revoked as of

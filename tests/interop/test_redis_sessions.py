@@ -211,3 +211,32 @@ def test_a_ban_written_to_the_row_alone_counts_on_the_next_request(
     for kind in KINDS:
         response = rig.api("GET", "/auth/me", user, kind)
         assert (response.status_code, error_code(response)) == (403, "USER_BANNED")
+
+
+def test_role_set_through_our_api_reaches_better_auth_session_snapshots(
+    redis_rig: RedisRig,
+) -> None:
+    """Better-Auth's admin plugin reads the role from the Redis snapshot; our role writes
+    refresh the snapshots as its updateUser does (refreshUserSessions), both ways of a change."""
+    rig = redis_rig.rig
+    user = login(rig.server, unique_email("role"))
+    path = f"/users/{user.user_id}/role"
+
+    def ba_admin_status() -> int:
+        return rig.server.admin_get(
+            "list-users", {"limit": 1}, cookie=user.cookie
+        ).status_code
+
+    assert ba_admin_status() == 403
+    promoted = rig.api("PUT", path, rig.the_admin, json={"role": "admin"})
+    assert promoted.status_code == 200, promoted.text
+    assert ba_admin_status() == 200
+    snapshot = _session_json(redis_rig.redis, user.raw)["user"]
+    assert isinstance(snapshot, dict) and snapshot["role"] == "admin"
+    assert snapshot["email"] == user.email  # the rest of Better-Auth's snapshot is kept
+    demoted = rig.api("PUT", path, rig.the_admin, json={"role": "user"})
+    assert demoted.status_code == 200, demoted.text
+    assert ba_admin_status() == 403
+    renamed = rig.api("PATCH", f"/users/{user.user_id}", user, json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    assert rig.server.get_session(user.cookie)["user"]["name"] == "Renamed"  # type: ignore[index]
