@@ -417,10 +417,13 @@ class BetterAuth:
         return await self.read(lambda db: _store.rows_of(db)(statement, params))
 
     async def check_database(self) -> None:
-        """Run a real query.
+        """Run a real query, and ping Redis when sessions live there.
 
         Raises:
-            DatabaseUnavailableError: the database cannot be reached.
+            DatabaseUnavailableError: the database cannot be reached
+                (``SessionStoreUnavailableError``: Redis cannot).
         """
         async with self.session() as session:
             await _store.ping(session)
+        if self.session_store is not None:
+            await self.session_store.ping()

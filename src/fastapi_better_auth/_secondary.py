@@ -274,6 +274,14 @@ class SessionStore:
             return False
         return True
 
+    async def ping(self) -> None:
+        """A round trip (the readiness check).
+
+        Raises:
+            SessionStoreUnavailableError: Redis cannot be reached.
+        """
+        await self._call("ping")
+
     async def close(self) -> None:
         """Close the client this store created (not one passed in)."""
         if self._owns_client:

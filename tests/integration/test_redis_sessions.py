@@ -287,6 +287,7 @@ def test_redis_down_answers_503_and_comes_back(
                 (bearer(world.cached.token), "/me"),
                 (bearer(sid_jwt(issuer, world.alice, world.cached)), "/me"),
                 (admin(issuer, world), f"/api/v1/users/{world.alice.id}/sessions"),
+                ({}, "/api/v1/health/db"),  # readiness says so too
             ):
                 response = app.get(path, headers=headers)
                 assert response.status_code == 503, response.text
@@ -295,6 +296,7 @@ def test_redis_down_answers_503_and_comes_back(
             server.start()  # same port, empty (no persistence)
             put(client, world.cached, world.alice)
             assert app.get("/me", headers=bearer(world.cached.token)).status_code == 200
+            assert app.get("/api/v1/health/db").status_code == 200
         client.close()
 
 

@@ -109,7 +109,7 @@ async def test_refresh_user_skips_what_it_cannot_rewrite(
     live = json.loads(_raw_session(userId=user.id))
     live["user"] = {**snapshot, "plan": "pro"}
     sync_redis.set("live", json.dumps(live))
-    await store.refresh_user(_snapshot(user, role="editor"))
+    await store.refresh_user(_snapshot(user, role="editor", ban_expires=None))
     refreshed = json.loads(str(sync_redis.get("live")))["user"]
     assert (refreshed["role"], refreshed["plan"]) == ("editor", "pro")
     assert json.loads(str(sync_redis.get("stale")))["user"] == {"id": "u1"}
