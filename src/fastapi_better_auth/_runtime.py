@@ -264,7 +264,14 @@ class BetterAuth:
         if self._direct is None or not await self._direct.warm():
             return False
         try:
-            await _store.warm_reads(self.read_row, self.models, self.user_fields)
+            store = self.session_store
+            await _store.warm_reads(
+                self.read_row,
+                self.models,
+                self.user_fields,
+                # Redis sessions only: Better-Auth's migration creates no session table
+                sessions=store is None or store.in_database,
+            )
         except (
             Exception
         ) as exc:  # tables not migrated yet: the first request will say so

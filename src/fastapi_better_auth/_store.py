@@ -230,10 +230,19 @@ _NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 
 
 async def warm_reads(
-    read: RowReader, models: BetterAuthModels, fields: UserFields = CORE
+    read: RowReader,
+    models: BetterAuthModels,
+    fields: UserFields = CORE,
+    *,
+    sessions: bool = True,
 ) -> None:
-    """Run the per-request reads once, finding nothing: compiled and prepared before the first request."""
+    """Run the per-request reads once, finding nothing: compiled and prepared before the first request.
+
+    ``sessions=False`` warms the user read only (sessions in Redis, no session table).
+    """
     await user_by_id(read, models, _NO_SUCH_ID, fields)
+    if not sessions:
+        return
     await session_by_id(read, models, _NO_SUCH_ID, _NO_SUCH_ID, fields)
     await session_by_token(read, models, _NO_SUCH_ID, fields)
 

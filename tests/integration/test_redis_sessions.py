@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from fastapi_better_auth import BetterAuth, ConfigurationError
 from fastapi_better_auth._types import utcnow
@@ -382,3 +382,33 @@ def test_url_scheme_is_checked_without_echoing_the_password(world: World) -> Non
     with pytest.raises(ConfigurationError, match="BETTER_AUTH_REDIS_URL") as caught:
         settings_for("http://127.0.0.1:1", world.url, redis_url="http://u:pw-x@h/0")
     assert "pw-x" not in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_postgres_without_a_session_table_warms_and_reads_through_redis(
+    pg_url: str,
+    issuer: TokenIssuer,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Better-Auth's migration creates no session table without storeSessionInDatabase: start
+    (direct asyncpg reads, warmed) and requests never touch it."""
+    alice = make_user()
+    session = make_session(alice)
+    seed(pg_url, alice, migrate=True)
+    execute(pg_url, text('DROP TABLE "session"'))
+    client = redis.Redis.from_url(redis_server.url(db=4), decode_responses=True)
+    client.flushdb()
+    put(client, session, alice)
+    settings = settings_for(
+        issuer.issuer or "", pg_url, redis_url=redis_server.url(db=4)
+    )
+    with caplog.at_level(logging.INFO), TestClient(guarded_app(settings)) as app:
+        assert "warm_reads_failed" not in caplog.text
+        ready = [r for r in caplog.records if r.getMessage() == "better_auth.start"]
+        assert ready and vars(ready[0])["database_ready"] is True
+        assert vars(ready[0])["session_store_ready"] is True
+        assert app.get("/me", headers=bearer(session.token)).status_code == 200
+        jwt = sid_jwt(issuer, alice, session)
+        assert app.get("/me", headers=bearer(jwt)).status_code == 200
+    client.close()
