@@ -412,3 +412,25 @@ def test_postgres_without_a_session_table_warms_and_reads_through_redis(
         jwt = sid_jwt(issuer, alice, session)
         assert app.get("/me", headers=bearer(jwt)).status_code == 200
     client.close()
+
+
+def test_user_writes_refresh_the_redis_snapshots(
+    app: TestClient, issuer: TokenIssuer, world: World
+) -> None:
+    """refreshUserSessions: Better-Auth's checks read the snapshot, so our writes update it."""
+
+    def snapshot() -> dict[str, Any]:
+        return dict(json.loads(str(world.redis.get(world.cached.token)))["user"])
+
+    base = f"/api/v1/users/{world.alice.id}"
+    headers = admin(issuer, world)
+    assert app.put(f"{base}/role", json={"role": "editor"}, headers=headers).is_success
+    assert snapshot()["role"] == "editor"
+    assert app.patch(base, json={"name": "Alicia"}, headers=headers).is_success
+    assert (snapshot()["name"], snapshot()["role"]) == ("Alicia", "editor")
+    execute(
+        world.url, update(User).where(User.id == world.alice.id).values(banned=True)
+    )
+    assert app.delete(f"{base}/ban", headers=headers).is_success
+    assert (snapshot()["banned"], snapshot()["banExpires"]) == (False, None)
+    assert world.redis.ttl(world.cached.token) > 600_000  # the session's own lifetime
