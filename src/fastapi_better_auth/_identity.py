@@ -241,8 +241,8 @@ class Authenticator:
         self, store: SessionStore, user_id: str, session_id: str
     ) -> tuple[SessionInfo, AuthenticatedUser] | None:
         """A ``sid`` in Redis (through the user's session list), else as :meth:`_stored_by_token`."""
-        stored = await store.by_id(user_id, session_id)
-        if stored is None and store.in_database:
+        present, stored = await store.by_id(user_id, session_id)
+        if not present and store.in_database:
             return await _store.session_by_id(
                 self._read, self._models, session_id, user_id, self._fields
             )

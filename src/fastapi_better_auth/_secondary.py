@@ -304,8 +304,8 @@ class SessionStore:
         mark = await self._call("get", self._revoked_key(stored.info.user_id))
         return True, None if _revoked(stored.info, mark) else stored
 
-    async def sessions_of(self, user_id: str) -> list[StoredSession]:
-        """``listSessions`` (L208-232): the user's listed, unexpired, unrevoked sessions.
+    async def _listed(self, user_id: str) -> list[tuple[StoredSession, bool]]:
+        """The user's listed, unexpired sessions, each with whether it is revoked.
 
         Two round trips whatever the count: the list, then every token and the mark at once.
         """
@@ -324,21 +324,28 @@ class SessionStore:
         found = []
         for token, raw in zip(tokens, values, strict=True):
             stored = _session(token, raw)
-            if (
-                stored is not None
-                and stored.info.user_id == user_id
-                and not _revoked(stored.info, mark)
-            ):
-                found.append(stored)
+            if stored is not None and stored.info.user_id == user_id:
+                found.append((stored, _revoked(stored.info, mark)))
         return found
 
-    async def by_id(self, user_id: str, session_id: str) -> StoredSession | None:
-        """The session ``session_id`` of ``user_id``: Better-Auth keeps no key by id, so the
-        user's ``active-sessions`` list is read (the JWT's ``sub`` names the user)."""
-        for stored in await self.sessions_of(user_id):
+    async def sessions_of(self, user_id: str) -> list[StoredSession]:
+        """``listSessions`` (L208-232): the user's listed, unexpired, unrevoked sessions."""
+        return [
+            stored for stored, revoked in await self._listed(user_id) if not revoked
+        ]
+
+    async def by_id(
+        self, user_id: str, session_id: str
+    ) -> tuple[bool, StoredSession | None]:
+        """The session ``session_id`` of ``user_id``, as :meth:`by_token` answers for its token.
+
+        Better-Auth keeps no key by id, so the user's ``active-sessions`` list is read (the
+        JWT's ``sub`` names the user): (whether Redis holds it, the live session or None).
+        """
+        for stored, revoked in await self._listed(user_id):
             if stored.info.id == session_id:
-                return stored
-        return None
+                return True, None if revoked else stored
+        return False, None
 
     # -- writes (Better-Auth's deleteSession / deleteUserSessions) -----------------------
 
@@ -368,7 +375,7 @@ class SessionStore:
 
         Returns whether the user had that session in Redis.
         """
-        stored = await self.by_id(user_id, session_id)
+        _, stored = await self.by_id(user_id, session_id)
         if stored is None:
             return False
         await self._call("delete", self._key(stored.token))

@@ -158,6 +158,12 @@ def test_store_session_in_database_falls_back_to_the_table(
             assert app.get("/me", headers=bearer(token)).status_code == 200
         jwt = sid_jwt(issuer, world.alice, world.in_db)
         assert app.get("/me", headers=bearer(jwt)).status_code == 200
+        # a listed session under the revocation mark is none, whatever the table says
+        put(world.redis, world.in_db, world.alice)
+        mark = str(int(time.time() * 1000) + 1000)
+        world.redis.set(f"revoked-sessions-before-{world.alice.id}", mark, ex=60)
+        assert app.get("/me", headers=bearer(jwt)).status_code == 401
+        world.redis.delete(f"revoked-sessions-before-{world.alice.id}")
         # a key that is present but not Better-Auth's JSON is no session, and no fallback
         world.redis.set(world.in_db.token, "{not json", ex=60)
         assert app.get("/me", headers=bearer(world.in_db.token)).status_code == 401

@@ -185,6 +185,9 @@ def test_revocations_and_ban_through_better_auth_are_seen_by_us(
     _refused(rig, second)
     mark = redis_rig.redis.get(f"revoked-sessions-before-{user.user_id}")
     assert mark is not None  # deleteUserSessions marks the user (Redis only or not)
+    # its TTL: max(session.expiresIn, 1 day, impersonationSessionDuration) = 7 days by default
+    ttl = redis_rig.redis.ttl(f"revoked-sessions-before-{user.user_id}")
+    assert SESSION_SECONDS - 60 < ttl <= SESSION_SECONDS
 
     fourth = sign_in(rig.server, user.email)
     assert rig.api("GET", "/auth/me", fourth, "cookie").status_code == 200
@@ -240,3 +243,22 @@ def test_role_set_through_our_api_reaches_better_auth_session_snapshots(
     renamed = rig.api("PATCH", f"/users/{user.user_id}", user, json={"name": "Renamed"})
     assert renamed.status_code == 200, renamed.text
     assert rig.server.get_session(user.cookie)["user"]["name"] == "Renamed"  # type: ignore[index]
+
+
+def test_a_redis_miss_and_a_revocation_mark_are_read_alike(redis_rig: RedisRig) -> None:
+    """findSession: a token Redis lost is looked up in the table only under
+    storeSessionInDatabase; a session created before revoked-sessions-before is none."""
+    rig, client = redis_rig.rig, redis_rig.redis
+    user = login(rig.server, unique_email("miss"))
+    client.delete(user.raw)
+    ba_sees = rig.server.get_session(user.cookie) is not None
+    ours = rig.api("GET", "/auth/me", user, "raw").status_code
+    assert ba_sees is redis_rig.in_database
+    assert ours == (200 if redis_rig.in_database else 401)
+
+    other = sign_in(rig.server, user.email)
+    assert rig.server.get_session(other.cookie) is not None
+    future = int(time.time() * 1000) + 5_000
+    client.set(f"revoked-sessions-before-{user.user_id}", str(future), ex=60)
+    assert rig.server.get_session(other.cookie) is None
+    _refused(rig, other)
