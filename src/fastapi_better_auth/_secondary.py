@@ -12,9 +12,13 @@ of the published ``dist/db/internal-adapter.mjs``):
   ``deleteCachedUserSessions`` L103-111) with a TTL of at least a day and the session lifetime.
 
 ``findSession`` (L353-390) reads the token's key; a miss is final unless
-``session.storeSessionInDatabase`` is on, then the ``session`` table answers. Better-Auth returns
-the stored ``user`` snapshot; we read the user row instead (see :class:`SessionStore`).
-Framework-free; the only module that talks to Redis.
+``session.storeSessionInDatabase`` is on, then the ``session`` table answers (without it,
+Better-Auth's migration creates no ``session`` table). Better-Auth returns the stored ``user``
+snapshot, refreshed by ``updateUser`` (``refreshUserSessions`` L62-79); we read the user row
+instead (see :class:`SessionStore`). The admin plugin (``dist/plugins/admin/routes.mjs``) ends
+all of a user's sessions through ``deleteUserSessions`` (update-user with ``banned`` L316,
+ban-user L551, revoke-user-sessions L747, remove-user L792) and one through ``deleteSession``
+(L656, revoke-user-session L704). Framework-free; the only module that talks to Redis.
 """
 
 import json
