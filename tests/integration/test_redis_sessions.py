@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from fastapi_better_auth import BetterAuth, ConfigurationError
 from fastapi_better_auth._types import utcnow
@@ -299,6 +299,17 @@ def test_redis_down_answers_503_and_comes_back(
                 assert response.status_code == 503, response.text
                 assert response.json()["detail"]["code"] == "SESSION_STORE_UNAVAILABLE"
                 assert response.headers["retry-after"]
+            # a ban whose sessions cannot be ended is not written either (one transaction)
+            ban = app.post(
+                f"/api/v1/users/{world.alice.id}/ban",
+                json={},
+                headers=admin(issuer, world),
+            )
+            assert ban.status_code == 503
+            row = execute(
+                world.url, select(User.banned).where(User.id == world.alice.id)
+            )
+            assert not row[0][0]
             server.start()  # same port, empty (no persistence)
             put(client, world.cached, world.alice)
             assert app.get("/me", headers=bearer(world.cached.token)).status_code == 200
