@@ -96,6 +96,12 @@ def ensure_chromium(session: nox.Session) -> None:
         _apt_install(session, "Chromium", "chromium")
 
 
+def ensure_redis(session: nox.Session) -> None:
+    """Install Debian's Redis server when missing (the tests start one: secondaryStorage sessions)."""
+    if not (shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()):
+        _apt_install(session, "redis-server", "redis-server")
+
+
 def ensure_node(session: nox.Session) -> None:
     """Install Debian's Node.js and npm when missing (the Better-Auth server runs on Node >= 20)."""
     if not (shutil.which("node") and shutil.which("npm")):
@@ -107,13 +113,14 @@ def tests(session: nox.Session) -> None:
     """Unit and PostgreSQL/SQLite integration tests with coverage; ``-- --installpkg WHEEL`` tests a built wheel."""
     ensure_postgres(session)
     ensure_pgbouncer(session)
+    ensure_redis(session)
     args = list(session.posargs)
     package = "."
     if "--installpkg" in args:
         index = args.index("--installpkg")
         package = args[index + 1]
         del args[index : index + 2]
-    session.install(f"{package}[postgres,sqlite]", *_group("tests"))
+    session.install(f"{package}[postgres,sqlite,redis]", *_group("tests"))
     session.run(
         "coverage",
         "run",
@@ -131,11 +138,12 @@ def tests(session: nox.Session) -> None:
 def interop(session: nox.Session) -> None:
     """Against a real Better-Auth 1.7.25 server (Node) on PostgreSQL and SQLite, on loopback."""
     ensure_postgres(session)
+    ensure_redis(session)
     ensure_node(session)
     ensure_chromium(session)
     with session.chdir(ROOT / "examples" / "better-auth-server"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
-    session.install(".[postgres,sqlite]", *_group("tests"), *_group("browser"))
+    session.install(".[postgres,sqlite,redis]", *_group("tests"), *_group("browser"))
     session.run(
         "coverage",
         "run",

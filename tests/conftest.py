@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.pg import PostgresServer, running_postgres
+from tests.redis_server import RedisServer, running_redis
 
 DATA = Path(__file__).with_name("data")
 BA_URL = "http://127.0.0.1:3005"
@@ -22,6 +23,13 @@ def anyio_backend() -> str:
 def postgres() -> Iterator[PostgresServer]:
     """The suite's PostgreSQL server, started once on a free loopback port."""
     with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """The suite's Redis (Better-Auth's secondaryStorage), started on first use."""
+    with running_redis() as server:
         yield server
 
 

@@ -152,6 +152,45 @@ if (env.BA_COOKIE_PREFIX) advanced.cookiePrefix = env.BA_COOKIE_PREFIX;
 const extra = extraFields(); // BA_EXTRA_FIELDS: additionalFields join the (renamed) user model
 if (extra.plugins.length) names.core = { ...names.core, user: { ...names.core.user, ...extra.user } };
 
+// --- BA_REDIS_URL: sessions in secondaryStorage (Redis) -------------------------------------
+// --8<-- [start:redis]
+/**
+ * BA_REDIS_URL=redis://…: Better-Auth's `secondaryStorage` over that Redis (node-redis), so
+ * sessions live in Redis; BA_STORE_SESSION_IN_DB=1 adds `session.storeSessionInDatabase`.
+ * The client connects on first use, so `migrate.mjs` exits without touching Redis.
+ */
+async function redisStorage() {
+  const url = env.BA_REDIS_URL;
+  if (!url) return { options: {}, session: {} };
+  const { createClient } = await import("redis");
+  const client = createClient({ url });
+  client.on("error", (error) => console.error("redis:", error.message));
+  let connecting;
+  const redis = () => (connecting ??= client.connect().then(() => client));
+  return {
+    options: {
+      secondaryStorage: {
+        get: async (key) => (await redis()).get(key),
+        set: async (key, value, ttl) =>
+          ttl ? (await redis()).set(key, value, { EX: ttl }) : (await redis()).set(key, value),
+        delete: async (key) => {
+          await (await redis()).del(key);
+        },
+        getAndDelete: async (key) => (await redis()).getDel(key),
+        increment: async (key, ttl) => {
+          const value = await (await redis()).incr(key);
+          if (value === 1) await (await redis()).expire(key, ttl);
+          return value;
+        },
+      },
+    },
+    session: env.BA_STORE_SESSION_IN_DB === "1" ? { storeSessionInDatabase: true } : {},
+  };
+}
+// --8<-- [end:redis]
+const redis = await redisStorage();
+// --- end BA_REDIS_URL ------------------------------------------------------------------------
+
 // --8<-- [start:better-auth]
 export const auth = betterAuth({
   database,
@@ -165,7 +204,9 @@ export const auth = betterAuth({
   session: {
     // BA_COOKIE_CACHE=1: the signed session_data cookie cache (compact strategy, 300 s)
     cookieCache: { enabled: env.BA_COOKIE_CACHE === "1", maxAge: 300 },
+    ...redis.session, // BA_STORE_SESSION_IN_DB
   },
+  ...redis.options, // BA_REDIS_URL: secondaryStorage
   ...names.core,
   advanced,
   plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer(), ...extra.plugins],

@@ -60,6 +60,7 @@ from ._schemas import (
     UserSortField,
     UserUpdate,
 )
+from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
 from ._store import rows_of, user_by_id, user_columns, user_snapshot
 from .models import BetterAuthModels
@@ -388,8 +389,12 @@ async def update_user(
     now: datetime,
     *,
     as_admin: bool,
+    store: SessionStore | None = None,
 ) -> AuthenticatedUser:
     """Apply a profile update that the caller may make; a new email is no longer verified.
+
+    With Redis sessions, the user's session snapshots get the new values (as Better-Auth's
+    ``updateUser`` refreshes them).
 
     Raises:
         InvalidRequestError: no field, or one the caller may not change (named in the message).
@@ -417,9 +422,19 @@ async def update_user(
             (user.email == changes.email, user.email_verified), else_=false()
         )
     try:
-        return await _write(db, models, user_id, values)
+        updated = await _write(db, models, user_id, values)
     except IntegrityError as exc:
         raise ConflictError("Another user already has this email address.") from exc
+    return await _refreshed(updated, store)
+
+
+async def _refreshed(
+    user: AuthenticatedUser, store: SessionStore | None
+) -> AuthenticatedUser:
+    """``user`` after its Redis session snapshots were refreshed (when sessions live there)."""
+    if store is not None:
+        await store.refresh_user(user)
+    return user
 
 
 async def set_role(
@@ -429,8 +444,11 @@ async def set_role(
     user_id: str,
     change: RoleUpdate,
     now: datetime,
+    *,
+    store: SessionStore | None = None,
 ) -> AuthenticatedUser:
-    """Store the roles comma-joined, as Better-Auth's ``set-role`` does.
+    """Store the roles comma-joined, as Better-Auth's ``set-role`` does (and in the user's
+    Redis session snapshots, as its ``updateUser`` does).
 
     Raises:
         InvalidRequestError: a role is not in ``settings.allowed_roles``.
@@ -452,9 +470,10 @@ async def set_role(
             await lock_active_admins(db, models, settings, now), user_id
         )
     user = models.user
-    return await _write(
+    updated = await _write(
         db, models, user_id, {user.role: str(change.role), user.updated_at: now}
     )
+    return await _refreshed(updated, store)
 
 
 async def ban_user(
@@ -466,8 +485,9 @@ async def ban_user(
     now: datetime,
     *,
     actor_id: str,
+    store: SessionStore | None = None,
 ) -> AuthenticatedUser:
-    """Ban the user and delete all their sessions, in the caller's transaction.
+    """Ban the user and delete all their sessions, in the caller's transaction (and in Redis).
 
     Raises:
         InvalidRequestError: the actor tries to ban themselves.
@@ -489,12 +509,17 @@ async def ban_user(
             user.updated_at: now,
         },
     )
-    await _admin_sessions.revoke_all(db, models, user_id)
+    await _admin_sessions.revoke_all(db, models, user_id, store)
     return banned
 
 
 async def unban_user(
-    db: AsyncSession, models: BetterAuthModels, user_id: str, now: datetime
+    db: AsyncSession,
+    models: BetterAuthModels,
+    user_id: str,
+    now: datetime,
+    *,
+    store: SessionStore | None = None,
 ) -> AuthenticatedUser:
     """Lift the ban: ``banned`` false, reason and expiry NULL (as Better-Auth's ``unban-user``).
 
@@ -502,7 +527,7 @@ async def unban_user(
         UserNotFoundError: no such user.
     """
     user = models.user
-    return await _write(
+    unbanned = await _write(
         db,
         models,
         user_id,
@@ -513,3 +538,4 @@ async def unban_user(
             user.updated_at: now,
         },
     )
+    return await _refreshed(unbanned, store)

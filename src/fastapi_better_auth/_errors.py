@@ -20,6 +20,7 @@ BetterAuthError
 └── UpstreamUnavailableError       503      SERVICE_UNAVAILABLE
     ├── JWKSUnavailableError       503      JWKS_UNAVAILABLE
     └── DatabaseUnavailableError   503      DATABASE_UNAVAILABLE
+        └── SessionStoreUnavailableError 503 SESSION_STORE_UNAVAILABLE
 ```
 
 This module imports nothing from FastAPI: the worker or CLI that raises these errors
@@ -50,6 +51,7 @@ class ErrorCode(str, Enum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     JWKS_UNAVAILABLE = "JWKS_UNAVAILABLE"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    SESSION_STORE_UNAVAILABLE = "SESSION_STORE_UNAVAILABLE"
     CONFIGURATION_ERROR = "CONFIGURATION_ERROR"
 
     def __str__(self) -> str:
@@ -205,6 +207,12 @@ class DatabaseUnavailableError(UpstreamUnavailableError):
     """The database is unavailable; retry later."""
 
     code = ErrorCode.DATABASE_UNAVAILABLE
+
+
+class SessionStoreUnavailableError(DatabaseUnavailableError):
+    """The session store (Better-Auth's secondaryStorage, Redis) is unavailable; retry later."""
+
+    code = ErrorCode.SESSION_STORE_UNAVAILABLE
 
 
 #: SQLSTATEs of a server refusing work for now: connection exceptions (08…), shutting down or

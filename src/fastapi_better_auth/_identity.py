@@ -3,7 +3,9 @@
 A Better-Auth JWT is a 15-minute snapshot of the user row. A ban, a demotion or a revoked
 session must count on the next request, so after the signature the user row (and the session,
 when the token names one in ``sid``) is read again, always or at most every N seconds, as the
-``freshness`` setting says. Session tokens are always looked up: they are database sessions.
+``freshness`` setting says. Session tokens are always looked up: they are database sessions,
+or Redis ones under Better-Auth's ``secondaryStorage`` (``_secondary``), whose user is still
+read from the user table.
 Framework-free: the FastAPI boundary only extracts credentials and maps errors to HTTP.
 """
 
@@ -24,6 +26,7 @@ from ._errors import (
 )
 from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
+from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
 from ._user_fields import CORE, UserFields
 from .models import BetterAuthModels
@@ -103,8 +106,10 @@ class Authenticator:
         read: _store.RowReader,
         models: BetterAuthModels,
         fields: UserFields = CORE,
+        store: SessionStore | None = None,
     ) -> None:
         self._settings = settings
+        self._store = store
         self._verifier = verifier
         self._read = read
         self._models = models
@@ -174,8 +179,12 @@ class Authenticator:
             if user is None:
                 raise InvalidSessionError("The user no longer exists.")
             return AuthenticatedSession(user=user, credential="jwt")
-        found = await _store.session_by_id(
-            self._read, models, sid, user_id, self._fields
+        found = (
+            await self._stored_by_id(self._store, user_id, sid)
+            if self._store is not None
+            else await _store.session_by_id(
+                self._read, models, sid, user_id, self._fields
+            )
         )
         if found is None:
             raise InvalidSessionError("The session was revoked.")
@@ -198,8 +207,12 @@ class Authenticator:
             self._sessions.get(key) if self._settings.freshness == "cached" else None
         )
         if found is None:
-            found = await _store.session_by_token(
-                self._read, self._models, token, self._fields
+            found = (
+                await self._stored_by_token(self._store, token)
+                if self._store is not None
+                else await _store.session_by_token(
+                    self._read, self._models, token, self._fields
+                )
             )
             if found is None:
                 raise InvalidSessionError()
@@ -210,6 +223,40 @@ class Authenticator:
         return self._admit(
             AuthenticatedSession(user=user, session=session, credential=credential)
         )
+
+    async def _stored_by_token(
+        self, store: SessionStore, token: str
+    ) -> tuple[SessionInfo, AuthenticatedUser] | None:
+        """Better-Auth's ``findSession`` with ``secondaryStorage``: Redis first; the session
+        table only for a token Redis does not hold, and only under ``storeSessionInDatabase``.
+        """
+        present, stored = await store.by_token(token)
+        if not present and store.in_database:
+            return await _store.session_by_token(
+                self._read, self._models, token, self._fields
+            )
+        return None if stored is None else await self._with_user(stored.info)
+
+    async def _stored_by_id(
+        self, store: SessionStore, user_id: str, session_id: str
+    ) -> tuple[SessionInfo, AuthenticatedUser] | None:
+        """A ``sid`` in Redis (through the user's session list), else as :meth:`_stored_by_token`."""
+        present, stored = await store.by_id(user_id, session_id)
+        if not present and store.in_database:
+            return await _store.session_by_id(
+                self._read, self._models, session_id, user_id, self._fields
+            )
+        return None if stored is None else await self._with_user(stored.info)
+
+    async def _with_user(
+        self, session: SessionInfo
+    ) -> tuple[SessionInfo, AuthenticatedUser] | None:
+        """The session with its user read from the user table, not from Redis's snapshot:
+        roles and bans written by anyone count on the next request."""
+        user = await _store.user_by_id(
+            self._read, self._models, session.user_id, self._fields
+        )
+        return None if user is None else (session, user)
 
     def _admit(self, identity: AuthenticatedSession) -> AuthenticatedSession:
         if is_banned(identity.user):

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from typing_extensions import Self
 
 from . import _store
-from ._database_url import parse_database_url
+from ._database_url import parse_database_url, redact
 from ._direct import DirectReads
 from ._errors import (
     ConfigurationError,
@@ -37,12 +37,14 @@ from ._identity import Authenticator
 from ._jwks import JWKSVerifier
 from ._pgconnect import check_connection, connect_params, looks_pooled
 from ._schema_check import (
+    CHECKED_MODELS,
     SUPPORTED_DIALECTS,
     SchemaReport,
     check_schema,
     driver_error,
 )
 from ._schemas import AuthenticatedUser
+from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
 from ._user_fields import UserFields
 from .models import BetterAuthModels, get_models
@@ -113,6 +115,23 @@ def _utc_sessions(engine: Engine) -> None:
     event.listen(engine, "connect", connect)
 
 
+def _session_store(settings: BetterAuthSettings, client: Any) -> SessionStore | None:
+    """The Redis session store of ``redis_url`` or of a client passed in (no I/O yet)."""
+    in_database, prefix = settings.store_session_in_database, settings.redis_key_prefix
+    if client is not None:
+        if settings.redis_url is not None:
+            raise ConfigurationError(
+                "BETTER_AUTH_REDIS_URL is set and secondary_storage= is given: use one"
+            )
+        return SessionStore(client, in_database=in_database, key_prefix=prefix)
+    if settings.redis_url is None:
+        return None
+    url = settings.redis_url.get_secret_value()
+    return SessionStore.from_url(
+        url, redact(url), in_database=in_database, key_prefix=prefix
+    )
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
     refused = is_unavailable_sqlstate(
@@ -143,10 +162,13 @@ class BetterAuth:
         user_model: your subclass of :class:`AuthenticatedUser` whose extra fields are
             Better-Auth user columns (``additionalFields``, plugin columns): every guard then
             returns an instance of it (see the user fields guide).
+        secondary_storage: a ``redis.asyncio.Redis`` of yours holding Better-Auth's
+            ``secondaryStorage`` (instead of ``BETTER_AUTH_REDIS_URL``); not closed by :meth:`close`.
 
     Raises:
         ConfigurationError: ``user_model`` is invalid, or given together with
-            ``BETTER_AUTH_USER_FIELDS``.
+            ``BETTER_AUTH_USER_FIELDS``; ``BETTER_AUTH_REDIS_URL`` is set without the
+            ``[redis]`` extra, or together with ``secondary_storage``.
     """
 
     def __init__(
@@ -156,10 +178,13 @@ class BetterAuth:
         engine: AsyncEngine | None = None,
         verifier: JWKSVerifier | None = None,
         user_model: type[AuthenticatedUser] | None = None,
+        secondary_storage: Any = None,
     ) -> None:
         self.settings = settings if settings is not None else BetterAuthSettings.load()
         self.models: BetterAuthModels = get_models(self.settings.naming)
         self.user_fields = _user_fields(self.settings, user_model)
+        #: Better-Auth's sessions in Redis (``secondaryStorage``), or None: the session table only.
+        self.session_store = _session_store(self.settings, secondary_storage)
         self._owns_engine = engine is None
         self._database = parse_database_url(
             self.settings.database_url.get_secret_value()
@@ -194,7 +219,12 @@ class BetterAuth:
             else None
         )
         self.authenticator = Authenticator(
-            self.settings, self.verifier, self.read_row, self.models, self.user_fields
+            self.settings,
+            self.verifier,
+            self.read_row,
+            self.models,
+            self.user_fields,
+            self.session_store,
         )
 
     def _create_engine(self) -> AsyncEngine:
@@ -250,6 +280,9 @@ class BetterAuth:
         await self._check_connection()
         schema = await self.check_schema()
         await self._check_user_columns()
+        redis = (
+            await self.session_store.check() if self.session_store is not None else None
+        )
         keys = await self.verifier.warm()
         database = await self._warm_reads() if self._direct is not None else None
         logger.info(
@@ -259,6 +292,7 @@ class BetterAuth:
                 "jwks_loaded": keys,
                 "database_ready": database,
                 "schema": None if schema is None else schema.summary(),
+                "session_store_ready": redis,
             },
         )
 
@@ -311,6 +345,13 @@ class BetterAuth:
                 self.models.naming,
                 # the hook of a future BETTER_AUTH_SQLITE_DATES setting
                 sqlite_dates=getattr(self.settings, "sqlite_dates", None),
+                # sessions only in Redis: Better-Auth's migration makes no session table
+                models=(
+                    ("user", "account")
+                    if self.session_store is not None
+                    and not self.settings.store_session_in_database
+                    else CHECKED_MODELS
+                ),
             )
         except DBAPIError as exc:
             if _is_unavailable(exc):  # lost on the way
@@ -338,7 +379,14 @@ class BetterAuth:
         if self._direct is None or not await self._direct.warm():
             return False
         try:
-            await _store.warm_reads(self.read_row, self.models, self.user_fields)
+            store = self.session_store
+            await _store.warm_reads(
+                self.read_row,
+                self.models,
+                self.user_fields,
+                # Redis sessions only: Better-Auth's migration creates no session table
+                sessions=store is None or store.in_database,
+            )
         except (
             Exception
         ) as exc:  # tables not migrated yet: the first request will say so
@@ -390,6 +438,8 @@ class BetterAuth:
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""
         await self.verifier.aclose()
+        if self.session_store is not None:
+            await self.session_store.close()
         if self._direct is not None:
             await self._direct.close()
         if self._owns_engine:
@@ -489,10 +539,13 @@ class BetterAuth:
         return await self.read(lambda db: _store.rows_of(db)(statement, params))
 
     async def check_database(self) -> None:
-        """Run a real query.
+        """Run a real query, and ping Redis when sessions live there.
 
         Raises:
-            DatabaseUnavailableError: the database cannot be reached.
+            DatabaseUnavailableError: the database cannot be reached
+                (``SessionStoreUnavailableError``: Redis cannot).
         """
         async with self.session() as session:
             await _store.ping(session)
+        if self.session_store is not None:
+            await self.session_store.ping()

@@ -133,6 +133,8 @@ class _Diagnosis:
     problems: list[str] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     tables: dict[str, str] = field(default_factory=dict)
+    #: The models whose tables must exist (no ``session`` when sessions live only in Redis).
+    models: tuple[str, ...] = CHECKED_MODELS
 
     def fail(self, evidence: str, fix: str) -> None:
         self.problems.append(f"{evidence}: {fix}")
@@ -158,9 +160,9 @@ def _has_signature(
 def _find_tables(d: _Diagnosis) -> None:
     """Resolve each model's table, switching ``use_plural`` or naming a renamed table if needed."""
     catalog, naming = d.catalog, d.naming
-    present = {m for m in CHECKED_MODELS if catalog.table(naming.table(m)) is not None}
+    present = {m for m in d.models if catalog.table(naming.table(m)) is not None}
     flipped = replace(naming, use_plural=not naming.use_plural)
-    other = {m for m in CHECKED_MODELS if catalog.table(flipped.table(m)) is not None}
+    other = {m for m in d.models if catalog.table(flipped.table(m)) is not None}
     if len(other) > len(present):
         plural = "true" if flipped.use_plural else "false"
         kind = "plural" if flipped.use_plural else "singular"
@@ -170,11 +172,11 @@ def _find_tables(d: _Diagnosis) -> None:
             plural,
         )
         d.naming, naming, present = flipped, flipped, other
-    d.tables = {m: naming.table(m) for m in CHECKED_MODELS if m in present}
-    missing = [m for m in CHECKED_MODELS if m not in present]
+    d.tables = {m: naming.table(m) for m in d.models if m in present}
+    missing = [m for m in d.models if m not in present]
     if not missing:
         return
-    if len(missing) == len(CHECKED_MODELS) and not _renamed_candidates(d, missing):
+    if len(missing) == len(d.models) and not _renamed_candidates(d, missing):
         d.fail("no Better-Auth tables (user, session, account) found", MIGRATE_HINT)
         return
     renamed: dict[str, str] = {}
@@ -342,7 +344,11 @@ def _check_dates(d: _Diagnosis) -> set[str]:
 
 
 def diagnose(
-    catalog: Catalog, naming: SchemaNaming, *, sqlite_dates: str | None = None
+    catalog: Catalog,
+    naming: SchemaNaming,
+    *,
+    sqlite_dates: str | None = None,
+    models: tuple[str, ...] = CHECKED_MODELS,
 ) -> SchemaReport:
     """Compare a catalog with what ``naming`` expects; pure, so every case is testable offline.
 
@@ -351,8 +357,10 @@ def diagnose(
         naming: what the settings say.
         sqlite_dates: ``iso`` or ``epoch_ms`` if the settings declare how SQLite stores dates
             (a future ``BETTER_AUTH_SQLITE_DATES``); None reports the stored form only.
+        models: the models whose tables must exist (without ``session`` when Better-Auth
+            keeps sessions only in its secondary storage).
     """
-    d = _Diagnosis(catalog, naming)
+    d = _Diagnosis(catalog, naming, models=models)
     _find_tables(d)
     _check_columns(d)
     id_type = _check_ids(d) if d.tables else None
@@ -389,6 +397,7 @@ async def check_schema(
     naming: SchemaNaming,
     *,
     sqlite_dates: str | None = None,
+    models: tuple[str, ...] = CHECKED_MODELS,
 ) -> SchemaReport:
     """Read the catalog (one query, two when a table is missing) and :func:`diagnose` it.
 
@@ -396,8 +405,8 @@ async def check_schema(
         ValueError: the database is neither PostgreSQL nor SQLite.
     """
     catalog = await read_catalog(connection, _candidate_names(naming))
-    report = diagnose(catalog, naming, sqlite_dates=sqlite_dates)
-    if not catalog.complete and len(report.tables) < len(CHECKED_MODELS):
+    report = diagnose(catalog, naming, sqlite_dates=sqlite_dates, models=models)
+    if not catalog.complete and len(report.tables) < len(models):
         catalog = await read_catalog(connection)
-        report = diagnose(catalog, naming, sqlite_dates=sqlite_dates)
+        report = diagnose(catalog, naming, sqlite_dates=sqlite_dates, models=models)
     return report

@@ -105,6 +105,25 @@ class BetterAuthSettings(BaseSettings):
         ),
     )
 
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The Redis of Better-Auth's secondaryStorage (redis://, rediss:// or unix://): "
+            "sessions are then read and revoked there. Needs the [redis] extra."
+        ),
+    )
+    redis_key_prefix: str = Field(
+        default="",
+        description="A prefix your secondaryStorage wrapper puts before every key.",
+    )
+    store_session_in_database: bool = Field(
+        default=False,
+        description=(
+            "Better-Auth's session.storeSessionInDatabase: a token Redis does not hold is "
+            "looked up in the session table. Leave false with preserveSessionInDatabase."
+        ),
+    )
+
     jwks_url: AnyHttpUrl | None = Field(
         default=None, description="Overrides url + jwks_path."
     )
@@ -203,6 +222,17 @@ class BetterAuthSettings(BaseSettings):
     def _parse_database_url(cls, value: SecretStr) -> SecretStr:
         """Refuse an unknown or unusable URL parameter now, not on the first query."""
         parse_database_url(value.get_secret_value())  # raises ConfigurationError
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse a URL redis-py cannot open now, naming the scheme only (never the password)."""
+        if value is None:
+            return None
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError(f"scheme {scheme!r} is not redis://, rediss:// or unix://")
         return value
 
     @model_validator(mode="after")

@@ -232,11 +232,20 @@ _NO_SUCH_SERIAL = "0"
 
 
 async def warm_reads(
-    read: RowReader, models: BetterAuthModels, fields: UserFields = CORE
+    read: RowReader,
+    models: BetterAuthModels,
+    fields: UserFields = CORE,
+    *,
+    sessions: bool = True,
 ) -> None:
-    """Run the per-request reads once, finding nothing: compiled and prepared before the first request."""
+    """Run the per-request reads once, finding nothing: compiled and prepared before the first request.
+
+    ``sessions=False`` warms the user read only (sessions in Redis, no session table).
+    """
     no_such = _NO_SUCH_SERIAL if models.naming.id_type == "serial" else _NO_SUCH_ID
     await user_by_id(read, models, no_such, fields)
+    if not sessions:
+        return
     await session_by_id(read, models, no_such, no_such, fields)
     await session_by_token(read, models, _NO_SUCH_ID, fields)
 

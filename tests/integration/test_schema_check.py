@@ -96,11 +96,13 @@ async def _migrate_up(url: str, naming: SchemaNaming | None = None) -> None:
         await engine.dispose()
 
 
-async def _check(url: str, naming: SchemaNaming, **kwargs: str) -> SchemaReport:
+async def _check(
+    url: str, naming: SchemaNaming, sqlite_dates: str | None = None
+) -> SchemaReport:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            return await check_schema(conn, naming, **kwargs)
+            return await check_schema(conn, naming, sqlite_dates=sqlite_dates)
     finally:
         await engine.dispose()
 

@@ -9,6 +9,7 @@ from fastapi_better_auth import (
     ErrorCode,
     InvalidTokenError,
     PermissionDeniedError,
+    SessionStoreUnavailableError,
     TokenExpiredError,
     UserBannedError,
 )
@@ -21,6 +22,7 @@ from fastapi_better_auth import (
         (TokenExpiredError(), 401, "TOKEN_EXPIRED"),
         (UserBannedError(), 403, "USER_BANNED"),
         (DatabaseUnavailableError(), 503, "DATABASE_UNAVAILABLE"),
+        (SessionStoreUnavailableError(), 503, "SESSION_STORE_UNAVAILABLE"),
     ],
 )
 def test_error_status_and_code_are_class_attributes(

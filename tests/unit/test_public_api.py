@@ -47,6 +47,7 @@ PUBLIC_API = [
     "SessionExpiredError",
     "SessionInfo",
     "SessionList",
+    "SessionStoreUnavailableError",
     "TokenExpiredError",
     "UpstreamUnavailableError",
     "UserBannedError",

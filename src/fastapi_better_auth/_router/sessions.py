@@ -38,7 +38,12 @@ async def list_sessions(
         async with auth.session() as db:
             await _admin_users.get_user(db, auth.models, user_id)
             sessions = await _admin_sessions.list_sessions(
-                db, auth.models, user_id, utcnow(), current_id=current
+                db,
+                auth.models,
+                user_id,
+                utcnow(),
+                current_id=current,
+                store=auth.session_store,
             )
         return SessionList(sessions=sessions)
 
@@ -58,7 +63,9 @@ async def revoke_all_sessions(
         require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
             await _admin_users.get_user(db, auth.models, user_id)
-            revoked = await _admin_sessions.revoke_all(db, auth.models, user_id)
+            revoked = await _admin_sessions.revoke_all(
+                db, auth.models, user_id, auth.session_store
+            )
         return RevokedSessions(revoked=revoked)
 
 
@@ -81,5 +88,7 @@ async def revoke_session(
         require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
             await _admin_users.get_user(db, auth.models, user_id)
-            await _admin_sessions.revoke(db, auth.models, user_id, session_id)
+            await _admin_sessions.revoke(
+                db, auth.models, user_id, session_id, auth.session_store
+            )
         return RevokedSessions(revoked=1)

@@ -211,7 +211,13 @@ async def update_user(
         as_admin = require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
             updated = await _admin_users.update_user(
-                db, auth.models, user_id, changes, utcnow(), as_admin=as_admin
+                db,
+                auth.models,
+                user_id,
+                changes,
+                utcnow(),
+                as_admin=as_admin,
+                store=auth.session_store,
             )
         return updated
 
@@ -234,7 +240,13 @@ async def set_role(
         check_admin(actor, auth)
         async with auth.transaction() as db:
             updated = await _admin_users.set_role(
-                db, auth.models, auth.settings, user_id, change, utcnow()
+                db,
+                auth.models,
+                auth.settings,
+                user_id,
+                change,
+                utcnow(),
+                store=auth.session_store,
             )
         return updated
 
@@ -268,6 +280,7 @@ async def ban_user(
                 ban,
                 utcnow(),
                 actor_id=actor.id,
+                store=auth.session_store,
             )
         return banned
 
@@ -285,5 +298,7 @@ async def unban_user(
     with admin_action(request, "users.unban", actor.id, user_id):
         check_admin(actor, auth)
         async with auth.transaction() as db:
-            unbanned = await _admin_users.unban_user(db, auth.models, user_id, utcnow())
+            unbanned = await _admin_users.unban_user(
+                db, auth.models, user_id, utcnow(), store=auth.session_store
+            )
         return unbanned
