@@ -17,10 +17,10 @@ from fastapi_better_auth._errors import ApiKeyUsageExceededError
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.api_keys import (
     ApiKey,
+    ApiKeyPrincipal,
     CurrentPrincipal,
     Principal,
     get_api_key_model,
-    require_api_key,
     require_api_key_permission,
     verify_api_key,
 )
@@ -82,7 +82,7 @@ def _app(db: str, issuer: TokenIssuer, **settings: Any) -> FastAPI:
         return principal
 
     @app.get("/key-only")
-    async def key_only(principal: Principal = Depends(require_api_key)) -> str:  # noqa: FAST002
+    async def key_only(principal: ApiKeyPrincipal) -> str:
         return principal.user.id
 
     @app.get(
