@@ -13,7 +13,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_better_auth import BetterAuth, better_auth_router
-from fastapi_better_auth._errors import ApiKeyUsageExceededError
+from fastapi_better_auth._errors import (
+    ApiKeyRateLimitedError,
+    ApiKeyUsageExceededError,
+    InvalidApiKeyError,
+)
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.api_keys import (
     ApiKey,
@@ -57,12 +61,27 @@ async def _create_apikey_table(url: str) -> None:
         await engine.dispose()
 
 
+async def _create_all(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(ApiKey.metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
-def db(pg_url: str) -> str:
-    """Our migration of the core tables plus Better-Auth's own DDL of ``apikey``."""
-    seed(pg_url, migrate=True)
-    run(_create_apikey_table(pg_url))
-    return pg_url
+def db(db_url: str) -> str:
+    """Our migration of the core tables plus ``apikey``: Better-Auth's DDL on PostgreSQL.
+
+    On a throwaway SQLite file the table comes from the model (``create_all``).
+    """
+    seed(db_url, migrate=True)
+    if db_url.startswith("sqlite"):
+        run(_create_all(db_url))
+    else:
+        run(_create_apikey_table(db_url))
+    return db_url
 
 
 @pytest.fixture
@@ -348,12 +367,16 @@ def test_keys_never_reach_the_logs(
         client.get("/whoami", headers={"x-api-key": good_key})
         client.get("/whoami", headers={"x-api-key": gone_key})
         client.get("/whoami", headers={"x-api-key": "y" * 70})
-    logged = "\n".join(
-        f"{record.getMessage()} {record.__dict__}" for record in caplog.records
-    )
-    assert "better_auth.authentication_failed" in logged
-    for secret in (good_key, gone_key, "y" * 70, good.key):
-        assert secret not in logged
+
+    def logged(records: list[logging.LogRecord]) -> str:
+        return "\n".join(f"{r.getMessage()} {r.__dict__}" for r in records)
+
+    ours = [r for r in caplog.records if r.name.startswith("fastapi_better_auth")]
+    assert "better_auth.api_key_refused" in logged(ours)
+    assert "better_auth.authentication_failed" in logged(ours)
+    assert good.key not in logged(ours)  # nor its hash, in our lines
+    for secret in (good_key, gone_key, "y" * 70):  # in no line, the driver's included
+        assert secret not in logged(caplog.records)
 
 
 def test_concurrent_verifications_use_remaining_exactly_once(
@@ -371,8 +394,8 @@ def test_concurrent_verifications_use_remaining_exactly_once(
             async def once() -> bool:
                 try:
                     await verify_api_key(auth, key)
-                except ApiKeyUsageExceededError:
-                    return False
+                except (ApiKeyUsageExceededError, InvalidApiKeyError):
+                    return False  # exhausted, or already deleted by an exhausted use
                 return True
 
             return list(await asyncio.gather(*(once() for _ in range(3 * uses))))
@@ -380,6 +403,32 @@ def test_concurrent_verifications_use_remaining_exactly_once(
     outcomes = run(hammer())
     assert sum(outcomes) == uses
     assert _row(db, row.id) is None or _row(db, row.id).remaining == 0
+
+
+def test_concurrent_verifications_stop_at_the_rate_limit(
+    db: str, issuer: TokenIssuer, alice: User
+) -> None:
+    row, key = make_api_key(alice, rate_limit_max=4, last_request=utcnow())
+    seed(db, row)
+    assert issuer.issuer is not None
+    settings = settings_for(issuer.issuer, db, database_pool_size=8)
+
+    async def hammer() -> list[str]:
+        async with BetterAuth(settings) as auth:
+
+            async def once() -> str:
+                try:
+                    await verify_api_key(auth, key)
+                except ApiKeyRateLimitedError as error:
+                    return error.code.value
+                return "ok"
+
+            return list(await asyncio.gather(*(once() for _ in range(12))))
+
+    outcomes = run(hammer())
+    assert outcomes.count("ok") == 4
+    assert outcomes.count("API_KEY_RATE_LIMITED") == 8
+    assert _row(db, row.id).requestCount == 4
 
 
 def test_models_under_snake_plural_naming() -> None:

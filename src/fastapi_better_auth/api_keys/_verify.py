@@ -17,7 +17,7 @@ The order of the checks and their reasons follow the plugin's ``validateApiKey``
    ``rateLimitTimeWindow`` ms of ``lastRequest`` up to ``rateLimitMax``, else
    ``API_KEY_RATE_LIMITED``. As in the plugin, a request refused here has already used one of
    ``remaining``;
-8. ``updatedAt`` set; then the owner (``referenceId``) must be a user (``findUserById`` in the
+8. ``updatedAt`` set (with the writes above); then the owner (``referenceId``) must be a user (``findUserById`` in the
    plugin's session hook, 2414) and, stricter than the plugin, not banned.
 
 Every write is one guarded ``UPDATE … WHERE … RETURNING`` committed on its own, as the plugin's
@@ -211,6 +211,7 @@ class _Verification:
         self.model = model
         self.columns = [getattr(model, name) for name in _FIELDS]
         self.rate_limit = rate_limit
+        self.written = False
 
     async def find(self, condition: ColumnElement[bool]) -> Any:
         row = (await self.db.execute(select(*self.columns).where(condition))).first()
@@ -218,16 +219,22 @@ class _Verification:
         return row
 
     async def claim(self, row: Any, *guards: Any, **values: Any) -> Any:
-        """``incrementOne``: update the row while ``guards`` hold; the new row or None."""
+        """``incrementOne``: update the row while ``guards`` hold; the new row or None.
+
+        Each claim also sets ``updatedAt``, which the plugin writes in a last update of its
+        own (``claimUsageInDatabase``): a use counted here is never undone by a concurrent
+        request deleting the exhausted key between the two writes.
+        """
         statement = (
             update(self.model)
             .where(self.model.id == row.id, *guards)
-            .values(**values)
+            .values(updated_at=_now(), **values)
             .returning(*self.columns)
             .execution_options(synchronize_session=False)
         )
         claimed = (await self.db.execute(statement)).first()
         await self.db.commit()
+        self.written = self.written or claimed is not None
         return claimed
 
     async def delete(self, row: Any) -> None:
@@ -358,9 +365,10 @@ async def _verify(
         if row.remaining is not None:
             row = await work.consume_remaining(row, now)
         row = await work.consume_rate_limit(row, now)
-        row = await work.claim(row, updated_at=_now())
-        if row is None:
-            raise InvalidApiKeyError()
+        if not work.written:  # no counter to update: the plugin still stamps updatedAt
+            row = await work.claim(row)
+            if row is None:
+                raise InvalidApiKeyError()
     user = await _store.user_by_id(
         auth.read_row, auth.models, row.reference_id, auth.user_fields
     )
