@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_better_auth import BetterAuth, better_auth_router
@@ -25,6 +25,7 @@ from fastapi_better_auth.api_keys import (
     CurrentPrincipal,
     Principal,
     get_api_key_model,
+    hash_api_key,
     require_api_key_permission,
     verify_api_key,
 )
@@ -443,3 +444,28 @@ def test_models_under_snake_plural_naming() -> None:
         table.c.keys()
     ) | {c.name for c in table.c}
     assert get_api_key_model() is ApiKey
+
+
+def test_key_without_rate_limit_values_is_only_stamped(
+    client: TestClient, db: str, alice: User
+) -> None:
+    key = "k" * 64
+    row = ApiKey(
+        id="minimal",
+        reference_id=alice.id,
+        key=hash_api_key(key),
+    )
+    seed(db, row)  # the model's defaults are the plugin's
+    before = _row(db, "minimal")
+    assert (before.configId, before.enabled, before.rateLimitMax) == (
+        "default",
+        True,
+        10,
+    )
+    execute(
+        db, update(ApiKey).where(ApiKey.id == "minimal").values(rate_limit_max=None)
+    )
+    assert client.get("/whoami", headers={"x-api-key": key}).status_code == 200
+    after = _row(db, "minimal")
+    assert (after.requestCount, after.lastRequest) == (0, None)
+    assert after.updatedAt > before.updatedAt
