@@ -11,6 +11,14 @@ async def files(principal: CurrentPrincipal) -> list[str]: ...
 See the "API keys" guide for the Better-Auth configuration each setting mirrors.
 """
 
+from .._errors import (
+    ApiKeyDisabledError,
+    ApiKeyExpiredError,
+    ApiKeyPermissionError,
+    ApiKeyRateLimitedError,
+    ApiKeyUsageExceededError,
+    InvalidApiKeyError,
+)
 from ._dependencies import (
     ApiKeyPrincipal,
     CurrentPrincipal,
@@ -23,10 +31,16 @@ from ._verify import ApiKeyInfo, Principal, hash_api_key, verify_api_key
 
 __all__ = [
     "ApiKey",
+    "ApiKeyDisabledError",
+    "ApiKeyExpiredError",
     "ApiKeyInfo",
     "ApiKeyMixin",
+    "ApiKeyPermissionError",
     "ApiKeyPrincipal",
+    "ApiKeyRateLimitedError",
+    "ApiKeyUsageExceededError",
     "CurrentPrincipal",
+    "InvalidApiKeyError",
     "Principal",
     "current_principal",
     "get_api_key_model",
