@@ -469,3 +469,21 @@ def test_key_without_rate_limit_values_is_only_stamped(
     after = _row(db, "minimal")
     assert (after.requestCount, after.lastRequest) == (0, None)
     assert after.updatedAt > before.updatedAt
+
+
+def test_openapi_offers_either_credential_for_principal_routes(
+    client: TestClient,
+) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["paths"]["/whoami"]["get"]["security"] == [
+        {"BetterAuthApiKey": []},
+        {"BetterAuthBearer": []},
+    ]
+    for path in ("/files", "/key-only"):
+        assert spec["paths"][path]["get"]["security"] == [{"BetterAuthApiKey": []}]
+    assert spec["components"]["securitySchemes"]["BetterAuthApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "An API key of Better-Auth's API-key plugin.",
+    }

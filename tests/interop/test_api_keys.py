@@ -10,6 +10,7 @@ server-only fields (``remaining``, ``permissions``) are set in the row, as the s
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from fastapi_better_auth import better_auth_router
+from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.api_keys import (
     ApiKey,
     CurrentPrincipal,
@@ -240,3 +242,30 @@ def test_banned_owner_key_is_refused_although_the_plugin_admits_it(
     assert theirs.json()["user"]["banned"] is True
     r = ours.get("/whoami", headers={"x-api-key": key})
     assert (r.status_code, r.json()["detail"]["code"]) == (403, "USER_BANNED")
+
+
+def test_a_due_refill_is_taken_once_by_either_side(
+    rig: tuple[BetterAuthServer, str], ours: TestClient, owner: tuple[str, str]
+) -> None:
+    server, url = rig
+    _, cookie = owner
+    created = _create(server, cookie)
+    execute(
+        url,
+        update(ApiKey)
+        .where(ApiKey.id == created["id"])
+        .values(
+            remaining=0,
+            refill_amount=3,
+            refill_interval=60_000,
+            last_refill_at=utcnow() - timedelta(hours=1),
+        ),
+    )
+    r = ours.get("/whoami", headers={"x-api-key": created["key"]})
+    assert r.json()["remaining"] == 2, r.text  # refilled to 3, this use took one
+    assert _theirs(server, created["key"]).status_code == 200
+    assert _theirs(server, created["key"]).status_code == 200
+    assert _get(server, cookie, created["id"])["remaining"] == 0
+    r = ours.get("/whoami", headers={"x-api-key": created["key"]})
+    assert r.status_code == 429, r.text  # no refill due for a minute, key kept
+    assert _get(server, cookie, created["id"])["remaining"] == 0

@@ -14,7 +14,13 @@ from fastapi.openapi.models import APIKey as APIKeyModel
 from fastapi.openapi.models import APIKeyIn
 from fastapi.security.base import SecurityBase
 
-from .._dependencies import _authenticate, runtime_of, to_http_exception
+from .._dependencies import (
+    _BEARER_MODEL,
+    BEARER_SCHEME_NAME,
+    _authenticate,
+    runtime_of,
+    to_http_exception,
+)
 from .._errors import AuthenticationError, BetterAuthError
 from .._identity import log_failure
 from .._runtime import BetterAuth
@@ -25,7 +31,7 @@ _API_KEY_MODEL = APIKeyModel.model_validate(
     {
         "in": APIKeyIn.header,
         "name": "x-api-key",
-        "description": "An API key of Better-Auth's API-key plugin (or a session / JWT).",
+        "description": "An API key of Better-Auth's API-key plugin.",
     }
 )
 
@@ -65,14 +71,31 @@ async def _principal(
         raise to_http_exception(error) from error
 
 
+class _SchemeDoc(SecurityBase):
+    """A dependency that does nothing but put a security scheme in the route's OpenAPI."""
+
+    def __init__(self, model: Any, scheme_name: str) -> None:
+        self.model = model
+        self.scheme_name = scheme_name
+
+    async def __call__(self) -> None:
+        return None
+
+
+_session_scheme = _SchemeDoc(_BEARER_MODEL, BEARER_SCHEME_NAME)
+_api_key_scheme = _SchemeDoc(_API_KEY_MODEL, API_KEY_SCHEME_NAME)
+
+
 class PrincipalGuard(SecurityBase):
-    """`current_principal`'s type: one dependency node, documented as the API-key scheme."""
+    """`current_principal`'s type, documented as the API-key scheme or the bearer scheme."""
 
     def __init__(self) -> None:
         self.model = _API_KEY_MODEL
         self.scheme_name = API_KEY_SCHEME_NAME
 
-    async def __call__(self, request: Request) -> Principal:
+    async def __call__(
+        self, request: Request, _: Annotated[None, Depends(_session_scheme)]
+    ) -> Principal:
         """The caller; see `current_principal`."""
         return await _principal(request, None, key_only=False)
 
@@ -114,7 +137,9 @@ def _permission_guard(
 ) -> Callable[..., Coroutine[Any, Any, Principal]]:
     permissions = {resource: list(actions) for resource, actions in required}
 
-    async def guard(request: Request) -> Principal:
+    async def guard(
+        request: Request, _: Annotated[None, Depends(_api_key_scheme)]
+    ) -> Principal:
         return await _principal(request, permissions, key_only=True)
 
     guard.__name__ = "require_api_key_permission"
@@ -137,7 +162,9 @@ def require_api_key_permission(
     return _permission_guard(_normalise(permissions))
 
 
-async def require_api_key(request: Request) -> Principal:
+async def require_api_key(
+    request: Request, _: Annotated[None, Depends(_api_key_scheme)]
+) -> Principal:
     """The caller, who must authenticate with an API key (401 otherwise)."""
     return await _principal(request, None, key_only=True)
 
