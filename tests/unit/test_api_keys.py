@@ -122,3 +122,19 @@ def test_rate_limited_error_rounds_retry_after_up_to_seconds() -> None:
     assert ApiKeyRateLimitedError(retry_after_ms=86_399_001).http_headers() == {
         "Retry-After": "86400"
     }
+
+
+def test_apikey_table_follows_the_naming_settings() -> None:
+    from fastapi_better_auth.api_keys import get_api_key_model
+
+    settings = BetterAuthSettings.load(
+        **BASE,
+        model_names={"apikey": "api_keys"},
+        field_names={"apikey": {"referenceId": "owner_id"}},
+        column_case="snake",
+    )
+    table = get_api_key_model(settings.naming).__table__  # type: ignore[attr-defined]
+    assert table.name == "api_keys"
+    assert table.c.reference_id.name == "owner_id"
+    assert table.c.rate_limit_max.name == "rate_limit_max"
+    assert table.c.metadata_.name == "metadata"
