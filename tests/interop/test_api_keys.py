@@ -18,6 +18,7 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_better_auth import better_auth_router
 from fastapi_better_auth._types import utcnow
@@ -27,7 +28,7 @@ from fastapi_better_auth.api_keys import (
     require_api_key_permission,
 )
 from fastapi_better_auth.models import User
-from tests.helpers import execute
+from tests.helpers import execute, run
 from tests.interop.ba_server import (
     BetterAuthServer,
     cookie_from,
@@ -35,6 +36,7 @@ from tests.interop.ba_server import (
 )
 from tests.interop.flow import app_settings, pg_database, require_node, unique_email
 from tests.pg import PostgresServer
+from tests.schema_compare import describe_database, describe_metadata, differences
 
 pytestmark = pytest.mark.interop
 require_node()
@@ -269,3 +271,20 @@ def test_a_due_refill_is_taken_once_by_either_side(
     r = ours.get("/whoami", headers={"x-api-key": created["key"]})
     assert r.status_code == 429, r.text  # no refill due for a minute, key kept
     assert _get(server, cookie, created["id"])["remaining"] == 0
+
+
+def test_better_auths_migration_of_apikey_matches_the_model(
+    rig: tuple[BetterAuthServer, str],
+) -> None:
+    _, url = rig
+
+    async def describe() -> Any:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(describe_database)
+        finally:
+            await engine.dispose()
+
+    reflected = {"apikey": run(describe())["apikey"]}
+    assert differences(describe_metadata(ApiKey.metadata), reflected) == []
