@@ -130,6 +130,22 @@ function extraFields() {
 // --8<-- [end:extra-fields]
 // --- end BA_EXTRA_FIELDS ---------------------------------------------------------------------
 
+// --- BA_API_KEY: @better-auth/api-key ------------------------------------------------------
+// --8<-- [start:api-key]
+/**
+ * BA_API_KEY=1: the API-key plugin (npm @better-auth/api-key 1.7.5, not in better-auth/plugins)
+ * with its defaults, plus enableSessionForAPIKeys so a request with only `x-api-key` runs the
+ * plugin's own verification (get-session answers the key's owner): what the interop tests
+ * compare fastapi_better_auth.api_keys with.
+ */
+async function apiKeyPlugins() {
+  if (env.BA_API_KEY !== "1") return [];
+  const { apiKey } = await import("@better-auth/api-key");
+  return [apiKey({ enableSessionForAPIKeys: true })];
+}
+// --8<-- [end:api-key]
+// --- end BA_API_KEY ------------------------------------------------------------------------
+
 const opened = await openDatabase(env.DATABASE_URL);
 export const databaseKind = opened.kind;
 /** Close the pool / SQLite handle so a one-shot script can exit. */
@@ -209,7 +225,7 @@ export const auth = betterAuth({
   ...redis.options, // BA_REDIS_URL: secondaryStorage
   ...names.core,
   advanced,
-  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer(), ...extra.plugins],
+  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer(), ...extra.plugins, ...(await apiKeyPlugins())],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

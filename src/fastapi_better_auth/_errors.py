@@ -7,12 +7,18 @@ BetterAuthError
 │   ├── InvalidTokenError          401      INVALID_TOKEN
 │   │   └── TokenExpiredError      401      TOKEN_EXPIRED
 │   ├── InvalidSessionError        401      INVALID_SESSION
-│   └── SessionExpiredError        401      SESSION_EXPIRED
+│   ├── SessionExpiredError        401      SESSION_EXPIRED
+│   └── InvalidApiKeyError         401      INVALID_API_KEY
+│       ├── ApiKeyDisabledError    401      API_KEY_DISABLED
+│       └── ApiKeyExpiredError     401      API_KEY_EXPIRED
 ├── PermissionDeniedError          403      FORBIDDEN
 │   ├── RoleRequiredError          403      ROLE_REQUIRED
 │   ├── EmailNotVerifiedError      403      EMAIL_NOT_VERIFIED
 │   ├── UserBannedError            403      USER_BANNED
-│   └── CsrfError                  403      INVALID_ORIGIN
+│   ├── CsrfError                  403      INVALID_ORIGIN
+│   └── ApiKeyPermissionError      403      API_KEY_PERMISSION_DENIED
+├── ApiKeyUsageExceededError       429      API_KEY_USAGE_EXCEEDED
+│   └── ApiKeyRateLimitedError     429      API_KEY_RATE_LIMITED
 ├── InvalidRequestError            400      INVALID_REQUEST
 ├── NotFoundError                  404      NOT_FOUND
 │   └── UserNotFoundError          404      USER_NOT_FOUND
@@ -53,6 +59,12 @@ class ErrorCode(str, Enum):
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     SESSION_STORE_UNAVAILABLE = "SESSION_STORE_UNAVAILABLE"
     CONFIGURATION_ERROR = "CONFIGURATION_ERROR"
+    INVALID_API_KEY = "INVALID_API_KEY"
+    API_KEY_DISABLED = "API_KEY_DISABLED"
+    API_KEY_EXPIRED = "API_KEY_EXPIRED"
+    API_KEY_PERMISSION_DENIED = "API_KEY_PERMISSION_DENIED"
+    API_KEY_USAGE_EXCEEDED = "API_KEY_USAGE_EXCEEDED"
+    API_KEY_RATE_LIMITED = "API_KEY_RATE_LIMITED"
 
     def __str__(self) -> str:
         return self.value
@@ -154,6 +166,54 @@ class CsrfError(PermissionDeniedError):
     """The request's Origin is not trusted."""
 
     code = ErrorCode.INVALID_ORIGIN
+
+
+class InvalidApiKeyError(AuthenticationError):
+    """Invalid API key."""
+
+    code = ErrorCode.INVALID_API_KEY
+
+    def http_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "ApiKey"}
+
+
+class ApiKeyDisabledError(InvalidApiKeyError):
+    """API Key is disabled."""
+
+    code = ErrorCode.API_KEY_DISABLED
+
+
+class ApiKeyExpiredError(InvalidApiKeyError):
+    """API Key has expired."""
+
+    code = ErrorCode.API_KEY_EXPIRED
+
+
+class ApiKeyPermissionError(PermissionDeniedError):
+    """The API key lacks a required permission."""
+
+    code = ErrorCode.API_KEY_PERMISSION_DENIED
+
+
+class ApiKeyUsageExceededError(BetterAuthError):
+    """API Key has reached its usage limit."""
+
+    code = ErrorCode.API_KEY_USAGE_EXCEEDED
+    status_code = 429
+
+
+class ApiKeyRateLimitedError(ApiKeyUsageExceededError):
+    """Rate limit exceeded."""
+
+    code = ErrorCode.API_KEY_RATE_LIMITED
+
+    def __init__(self, message: str | None = None, *, retry_after_ms: int) -> None:
+        super().__init__(message)
+        #: The plugin's ``tryAgainIn``, in milliseconds.
+        self.retry_after_ms = retry_after_ms
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, -(-self.retry_after_ms // 1000)))}
 
 
 class InvalidRequestError(BetterAuthError):

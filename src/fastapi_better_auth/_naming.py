@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-MODELS = ("user", "session", "account", "verification", "jwks")
+MODELS = ("user", "session", "account", "verification", "jwks", "apikey")
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 #: The text form of a PostgreSQL ``uuid`` (what ``gen_random_uuid()`` and Better-Auth produce).

@@ -188,6 +188,41 @@ class BetterAuthSettings(BaseSettings):
         ),
     )
 
+    # API keys (@better-auth/api-key), read by fastapi_better_auth.api_keys
+    api_key_headers: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("x-api-key",),
+        description="The plugin's apiKeyHeaders: headers read in order, the first one sent wins.",
+    )
+    api_key_hashing: bool = Field(
+        default=True,
+        description="False when the plugin runs with disableKeyHashing: true.",
+    )
+    api_key_min_length: int = Field(
+        default=64,
+        ge=1,
+        description="The plugin's defaultKeyLength: shorter keys are refused unread.",
+    )
+    api_key_config_id: str | None = Field(
+        default=None,
+        description="Accept only keys of this configId (multi-configuration setups).",
+    )
+    api_key_rate_limit: bool = Field(
+        default=True,
+        description="False when the plugin runs with rateLimit.enabled: false.",
+    )
+
+    @field_validator("api_key_headers", mode="before")
+    @classmethod
+    def _split_headers(cls, value: Any) -> Any:
+        """``x-api-key,x-key`` or a JSON list, in order, lower-cased (headers are case-blind)."""
+        if isinstance(value, str):
+            text = value.strip()
+            parts = json.loads(text) if text.startswith("[") else text.split(",")
+            value = [str(part).strip() for part in parts if str(part).strip()]
+        if not value:
+            raise ValueError("name at least one header")
+        return tuple(str(part).lower() for part in value)
+
     @field_validator(
         "audience",
         "jwt_algorithms",

@@ -15,6 +15,8 @@ session token as Better-Auth's cookie does.
 """
 
 import json
+import secrets
+import string
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -35,6 +37,7 @@ from ._cookies import sign_token
 from ._naming import SchemaNaming
 from ._settings import BetterAuthSettings
 from ._types import generate_id, utcnow
+from .api_keys import ApiKey, hash_api_key
 from .models import Account, Session, User
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "TokenIssuer",
     "create_tables",
     "make_account",
+    "make_api_key",
     "make_session",
     "make_user",
     "session_cookie",
@@ -275,6 +279,39 @@ def make_account(user: User | str, **fields: Any) -> Account:
     }
     values.update(fields)
     return Account(**values)
+
+
+def make_api_key(
+    user: User | str,
+    *,
+    permissions: Mapping[str, list[str]] | None = None,
+    **fields: Any,
+) -> tuple[ApiKey, str]:
+    """An ``apikey`` row of ``user`` as the API-key plugin creates one, and its plaintext key.
+
+    The key is 64 letters (the plugin's ``defaultKeyLength``), stored hashed; the defaults are
+    the plugin's (enabled, 10 requests a day, no ``remaining``). Add the row to your session
+    and send the key as ``x-api-key``. Override any column: ``remaining=3``, ``expires_at=…``.
+    """
+    key = "".join(secrets.choice(string.ascii_letters) for _ in range(64))
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": generate_id(),
+        "config_id": "default",
+        "start": key[:6],
+        "reference_id": user if isinstance(user, str) else user.id,
+        "key": hash_api_key(key),
+        "enabled": True,
+        "rate_limit_enabled": True,
+        "rate_limit_time_window": 86_400_000,
+        "rate_limit_max": 10,
+        "request_count": 0,
+        "created_at": now,
+        "updated_at": now,
+        "permissions": None if permissions is None else json.dumps(dict(permissions)),
+    }
+    values.update(fields)
+    return ApiKey(**values), key
 
 
 def session_cookie(

@@ -7,6 +7,7 @@ with ``httpx``; no cookie jar is kept, so each call carries exactly the credenti
 """
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -49,9 +50,9 @@ def node_database_url(url: str) -> str:
 
 
 def ensure_node_modules() -> None:
-    """``npm ci`` once, when ``node_modules`` lacks better-auth or drizzle (``BA_ADAPTER=drizzle``)."""
-    modules = SERVER_DIR / "node_modules"
-    if all((modules / name).is_dir() for name in ("better-auth", "drizzle-kit")):
+    """``npm ci`` once, when a dependency of ``package.json`` is missing from ``node_modules``."""
+    dependencies = json.loads((SERVER_DIR / "package.json").read_text())["dependencies"]
+    if all((SERVER_DIR / "node_modules" / name).is_dir() for name in dependencies):
         return
     npm = shutil.which("npm")
     if npm is None:

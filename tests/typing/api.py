@@ -20,8 +20,23 @@ from fastapi_better_auth import (
     current_user,
     require_role,
 )
+from fastapi_better_auth.api_keys import (
+    ApiKey,
+    ApiKeyInfo,
+    ApiKeyPrincipal,
+    CurrentPrincipal,
+    Principal,
+    get_api_key_model,
+    require_api_key_permission,
+    verify_api_key,
+)
 from fastapi_better_auth.models import User, get_models
-from fastapi_better_auth.testing import TokenIssuer, make_user, user_claims
+from fastapi_better_auth.testing import (
+    TokenIssuer,
+    make_api_key,
+    make_user,
+    user_claims,
+)
 
 app = FastAPI()
 app.include_router(better_auth_router())
@@ -99,3 +114,32 @@ async def typed_runtime() -> BetterAuth:
         ),
         user_model=None,
     )
+
+
+# API keys (fastapi_better_auth.api_keys)
+
+
+@app.get("/principal")
+async def principal(caller: CurrentPrincipal) -> str | None:
+    key: ApiKeyInfo | None = caller.api_key
+    return None if key is None else key.name
+
+
+@app.get("/keys-only")
+async def keys_only(caller: ApiKeyPrincipal) -> str:
+    return caller.user.id
+
+
+@app.get(
+    "/files", dependencies=[Depends(require_api_key_permission({"files": ["read"]}))]
+)
+async def files() -> None: ...
+
+
+async def worker(auth: BetterAuth, key: str) -> Principal:
+    return await verify_api_key(auth, key, permissions={"files": ["read"]})
+
+
+row, plaintext = make_api_key(make_user(), permissions={"files": ["read"]})
+remaining: int | None = row.remaining
+key_model: type[ApiKey] | object = get_api_key_model(SchemaNaming(use_plural=True))
