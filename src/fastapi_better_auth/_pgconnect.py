@@ -10,6 +10,7 @@ requests at random with "prepared statement … does not exist".
 """
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Mapping
@@ -120,7 +121,11 @@ async def check_connection(
         return False
     try:
         if not transaction_pooler:  # SQLAlchemy names its statements even uncached
-            await _probe_pooler(first, args, connect, database)
+            # bounded as a whole: a pooler of one server connection may queue any step
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    _probe_pooler(first, args, connect, database), CHECK_TIMEOUT
+                )
     finally:
         first.terminate()
     return True

@@ -94,27 +94,6 @@ def _user_fields(
     return UserFields.from_setting(settings.user_fields)
 
 
-def _utc_sessions(engine: Engine) -> None:
-    """Every PostgreSQL connection talks UTC (``SET TIME ZONE 'UTC'`` when it opens).
-
-    Prisma and Drizzle make ``timestamp`` columns without time zone holding UTC wall time;
-    PostgreSQL converts between those and the ``timestamptz`` values bound here (a ban's end,
-    "now" in comparisons) in the session's time zone, which is the server's unless set.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-
-    def connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SET TIME ZONE 'UTC'")
-        finally:
-            cursor.close()
-        dbapi_connection.commit()  # outlives the pool's rollback on return
-
-    event.listen(engine, "connect", connect)
-
-
 def _session_store(settings: BetterAuthSettings, client: Any) -> SessionStore | None:
     """The Redis session store of ``redis_url`` or of a client passed in (no I/O yet)."""
     in_database, prefix = settings.store_session_in_database, settings.redis_key_prefix
@@ -237,6 +216,13 @@ class BetterAuth:
         self._connect_args = self._database.connect_args(
             transaction_pooler=self._pooled
         )
+        if self._database.is_asyncpg:
+            # Prisma and Drizzle make `timestamp` columns without time zone holding UTC wall
+            # time; PostgreSQL converts the `timestamptz` values bound here (a ban's end, "now")
+            # in the session's time zone: UTC, sent in the startup packet (no round trip, and a
+            # parameter PgBouncer tracks), for the engine and the direct reads alike
+            settings = self._connect_args.setdefault("server_settings", {})
+            settings.setdefault("timezone", "UTC")
         # echo shows the SQL only: bound values include session tokens, never logged
         options: dict[str, object] = {
             "echo": self.settings.database_echo,
@@ -263,7 +249,6 @@ class BetterAuth:
                 f'not installed: pip install "fastapi-better-auth-kit[{extra}]"'
             ) from None
         _ping_on_checkout(engine.sync_engine)
-        _utc_sessions(engine.sync_engine)
         return engine
 
     async def start(self) -> None:
@@ -279,7 +264,9 @@ class BetterAuth:
         """
         await self._check_connection()
         schema = await self.check_schema()
-        await self._check_user_columns()
+        await self._check_user_columns(
+            schema.user_columns if schema is not None and schema.user_columns else None
+        )
         redis = (
             await self.session_store.check() if self.session_store is not None else None
         )
@@ -396,11 +383,12 @@ class BetterAuth:
             return False
         return True
 
-    async def _check_user_columns(self) -> None:
+    async def _check_user_columns(self, present: frozenset[str] | None) -> None:
         """Refuse to start when a declared user field has no column (not a 500 per request).
 
-        A light check of its own (the full schema check may absorb it): a missing table or an
-        unreachable database is left to the first request, as elsewhere at start.
+        ``present`` is the user table's columns as the schema check read them; only when it
+        did not run (off, another dialect, database down) is the catalog read here. A missing
+        table or an unreachable database is left to the first request, as elsewhere at start.
 
         Raises:
             ConfigurationError: a declared field's column is missing from the user table.
@@ -409,19 +397,21 @@ class BetterAuth:
         if not fields.fields:
             return
         table = self.models.naming.table("user")
-        try:
-            async with self.engine.connect() as connection:
-                present = await connection.run_sync(
-                    lambda sync: {
-                        column["name"] for column in sa_inspect(sync).get_columns(table)
-                    }
+        if present is None:
+            try:
+                async with self.engine.connect() as connection:
+                    present = await connection.run_sync(
+                        lambda sync: frozenset(
+                            column["name"]
+                            for column in sa_inspect(sync).get_columns(table)
+                        )
+                    )
+            except Exception as exc:  # no table yet, database down: start-up goes on
+                logger.warning(
+                    "better_auth.user_columns_unchecked",
+                    extra={"error": type(exc).__name__},
                 )
-        except Exception as exc:  # no table yet, database down: start-up goes on
-            logger.warning(
-                "better_auth.user_columns_unchecked",
-                extra={"error": type(exc).__name__},
-            )
-            return
+                return
         naming = self.models.naming
         missing = [
             f"{field.name} (column {naming.column('user', field.name)!r})"

@@ -91,6 +91,9 @@ class SchemaReport:
     #: SQLite: ``iso`` (text dates, Better-Auth's Kysely adapter) or ``epoch_ms`` (integer dates).
     #: The hook for a ``BETTER_AUTH_SQLITE_DATES`` setting: :func:`diagnose` compares it when given.
     sqlite_dates: Literal["iso", "epoch_ms"] | None = None
+    #: The ``user`` table's column names as the catalog has them (what the declared user
+    #: fields are checked against, without reading the catalog a second time).
+    user_columns: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -384,6 +387,9 @@ def diagnose(
         id_type=id_type,
         timestamps=timestamps,
         sqlite_dates=report_dates,
+        user_columns=frozenset(catalog.table(d.tables["user"]) or ())
+        if "user" in d.tables
+        else frozenset(),
     )
 
 
