@@ -26,7 +26,7 @@ import jwt
 from fastapi import Depends, FastAPI, HTTPException, Request
 
 from fastapi_better_auth import BetterAuthSettings, CurrentUser, better_auth_router
-from fastapi_better_auth._identity import is_banned
+from fastapi_better_auth._policy import is_banned
 from fastapi_better_auth._schemas import AuthenticatedUser
 
 _USER_SQL = (

@@ -44,14 +44,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from . import _admin_sessions
-from ._admin import (
-    banned_now,
-    ensure_admin_remains,
-    escape_like,
-    has_role,
-    lock_active_admins,
-)
+from ._admin import escape_like
 from ._errors import ConflictError, InvalidRequestError, UserNotFoundError
+from ._policy import banned_now, ensure_admin_remains, has_role, lock_active_admins
 from ._schemas import (
     AuthenticatedUser,
     BanRequest,

@@ -35,6 +35,7 @@ from ._errors import (
     RoleRequiredError,
 )
 from ._identity import log_failure
+from ._policy import check_admin, effective_roles
 from ._runtime import BetterAuth
 from ._schemas import (
     IDENTITY_STATE_KEY,
@@ -306,33 +307,10 @@ async def require_verified_email(user: CurrentUser) -> AuthenticatedUser:
 VerifiedUser = Annotated[AuthenticatedUser, Depends(require_verified_email)]
 
 
-def effective_roles(user: AuthenticatedUser, default_role: str) -> frozenset[str]:
-    """The user's roles, Better-Auth's ``defaultRole`` when the column is empty."""
-    return user.roles or frozenset({default_role})
-
-
-def is_admin(user: AuthenticatedUser, auth: BetterAuth) -> bool:
-    """Admin as Better-Auth's admin plugin decides: listed in ``adminUserIds`` or holding an admin role."""
-    settings = auth.settings
-    return user.id in settings.admin_user_ids or bool(
-        effective_roles(user, settings.default_role) & settings.admin_roles
-    )
-
-
-def check_admin(user: AuthenticatedUser, auth: BetterAuth) -> None:
-    """Refuse a user who is not an admin.
-
-    Raises:
-        RoleRequiredError: the user is not an admin.
-    """
-    if not is_admin(user, auth):
-        raise RoleRequiredError("An admin role is required.")
-
-
 async def require_admin(request: Request, user: CurrentUser) -> AuthenticatedUser:
     """The current user, if an admin (roles and user ids from settings); else 403 ``ROLE_REQUIRED``."""
     try:
-        check_admin(user, runtime_of(request))
+        check_admin(user, runtime_of(request).settings)
     except RoleRequiredError as error:
         raise to_http_exception(error) from error
     return user

@@ -25,6 +25,7 @@ from ._errors import (
     UserBannedError,
 )
 from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
+from ._policy import is_banned
 from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
 from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
@@ -40,13 +41,6 @@ SESSION_ID_CLAIM = "sid"
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def is_banned(user: AuthenticatedUser, now: datetime | None = None) -> bool:
-    """Better-Auth's rule: banned, unless ``banExpires`` has passed (it then unbans lazily)."""
-    if not user.banned:
-        return False
-    return user.ban_expires is None or user.ban_expires > (now or _now())
 
 
 def _date_claim(value: Any) -> datetime | None:

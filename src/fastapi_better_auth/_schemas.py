@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from ._errors import BetterAuthError
+from ._policy import join_roles, parse_roles
 
 
 class ErrorDetail(BaseModel):
@@ -127,22 +128,6 @@ class HealthStatus(BaseModel):
     """A health check's answer."""
 
     status: Literal["ok"] = "ok"
-
-
-def parse_roles(role: str | None) -> frozenset[str]:
-    """Split Better-Auth's comma-joined ``role`` column exactly as its admin plugin does.
-
-    ``role.split(",")``: no trimming, case-sensitive, so ``"user, admin"`` holds ``" admin"``,
-    which is no admin to Better-Auth and must be none here (empty: no roles, the default applies).
-    """
-    if not role:
-        return frozenset()
-    return frozenset(role.split(","))
-
-
-def join_roles(roles: list[str] | tuple[str, ...]) -> str:
-    """Join roles as Better-Auth stores them: comma-separated, no spaces, first occurrence kept."""
-    return ",".join(dict.fromkeys(role.strip() for role in roles if role.strip()))
 
 
 # --- Admin API (users and sessions) -------------------------------------------------

@@ -27,7 +27,7 @@ from fastapi_better_auth._cookies import (
 from fastapi_better_auth._errors import InvalidTokenError
 from fastapi_better_auth._jwk_keys import MAX_KID_LENGTH, b64url_decode, loads_object
 from fastapi_better_auth._jwks import JWKSVerifier
-from fastapi_better_auth._schemas import join_roles, parse_roles
+from fastapi_better_auth._policy import join_roles, parse_roles
 from fastapi_better_auth._settings import BetterAuthSettings
 from tests.hardening.conftest import World, assert_error_shape, bearer
 

@@ -103,7 +103,7 @@ async def _matches(url: str, role: str) -> set[str]:
     from sqlalchemy import select
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from fastapi_better_auth._admin import has_role
+    from fastapi_better_auth._policy import has_role
     from fastapi_better_auth.models import get_models
 
     models = get_models()
@@ -117,7 +117,7 @@ async def _matches(url: str, role: str) -> set[str]:
 
 
 def test_the_sql_role_predicate_agrees_with_parse_roles(db_url: str) -> None:
-    from fastapi_better_auth._schemas import parse_roles
+    from fastapi_better_auth._policy import parse_roles
     from tests.helpers import run
 
     users = [

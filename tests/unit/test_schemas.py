@@ -3,7 +3,7 @@
 import pytest
 
 from fastapi_better_auth import AuthenticatedUser
-from fastapi_better_auth._schemas import join_roles, parse_roles
+from fastapi_better_auth._policy import join_roles, parse_roles
 
 
 @pytest.mark.parametrize(

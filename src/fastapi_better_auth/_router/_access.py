@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import Request
 
 from .._admin import audited
-from .._dependencies import is_admin, to_http_exception
+from .._dependencies import to_http_exception
 from .._errors import BetterAuthError, UserNotFoundError
+from .._policy import is_admin
 from .._runtime import BetterAuth
 from .._schemas import (
     IDENTITY_STATE_KEY,
@@ -63,7 +64,7 @@ def require_admin_or_self(
     Raises:
         UserNotFoundError: a non-admin named another user (the same answer as a missing id).
     """
-    admin = is_admin(actor, auth)
+    admin = is_admin(actor, auth.settings)
     if not admin and actor.id != user_id:
         raise UserNotFoundError()
     return admin

@@ -16,9 +16,9 @@ from .._dependencies import (
     AUTH_RESPONSES,
     BetterAuthDep,
     CurrentUser,
-    check_admin,
 )
 from .._naming import SchemaNaming
+from .._policy import check_admin
 from .._schemas import (
     AuthenticatedUser,
     BanRequest,
@@ -96,7 +96,7 @@ async def list_users(
 ) -> UserList:
     """A page of users, with the number of matches in all; ties are broken by id."""
     with admin_action(request, "users.list", actor.id, None):
-        check_admin(actor, auth)
+        check_admin(actor, auth.settings)
         maximum = auth.settings.max_page_size
         size = min(DEFAULT_PAGE_SIZE, maximum) if limit is None else limit
         if size > maximum:
@@ -237,7 +237,7 @@ async def set_role(
 ) -> AuthenticatedUser:
     """Replace the roles (stored comma-joined); the last admin cannot be demoted (409)."""
     with admin_action(request, "users.set_role", actor.id, user_id):
-        check_admin(actor, auth)
+        check_admin(actor, auth.settings)
         async with auth.transaction() as db:
             updated = await _admin_users.set_role(
                 db,
@@ -270,7 +270,7 @@ async def ban_user(
     You cannot ban yourself (400).
     """
     with admin_action(request, "users.ban", actor.id, user_id):
-        check_admin(actor, auth)
+        check_admin(actor, auth.settings)
         async with auth.transaction() as db:
             banned = await _admin_users.ban_user(
                 db,
@@ -296,7 +296,7 @@ async def unban_user(
 ) -> AuthenticatedUser:
     """``banned`` false, reason and expiry cleared; the user can sign in again."""
     with admin_action(request, "users.unban", actor.id, user_id):
-        check_admin(actor, auth)
+        check_admin(actor, auth.settings)
         async with auth.transaction() as db:
             unbanned = await _admin_users.unban_user(
                 db, auth.models, user_id, utcnow(), store=auth.session_store

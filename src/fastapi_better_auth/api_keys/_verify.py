@@ -51,7 +51,7 @@ from .._errors import (
     InvalidApiKeyError,
     UserBannedError,
 )
-from .._identity import is_banned
+from .._policy import is_banned
 from .._runtime import BetterAuth
 from .._schemas import AuthenticatedUser, SessionInfo
 from ._models import ApiKeyMixin, get_api_key_model
