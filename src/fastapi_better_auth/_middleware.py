@@ -3,13 +3,15 @@
 The request log line names the method, the path (never the query string, which may carry
 secrets), the status and the duration, under a request id; headers are never logged. When a
 guard authenticated the request, the line also names the user, the credential kind and, for an
-impersonation session, the admin behind it: successful sign-ins are visible at INFO.
+impersonation session, the admin behind it; for an API key, its row id (never the key): successful
+sign-ins are visible at INFO.
 """
 
 import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
@@ -22,6 +24,21 @@ logger = logging.getLogger("fastapi_better_auth.access")
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+#: Where the API-key guards leave the verified key's :class:`ApiKeyIdentity` in the request
+#: state, beside the session guards' ``IDENTITY_STATE_KEY``, for the request log line.
+API_KEY_STATE_KEY = "better_auth.api_key"
+
+
+@dataclass(frozen=True)
+class ApiKeyIdentity:
+    """Who an API-key request authenticated as: the key owner's id and the key row's id.
+
+    Ids only: the key itself never reaches the request state, and so never a log line.
+    """
+
+    user_id: str
+    api_key_id: str
 
 
 class RequestLoggingMiddleware:
@@ -68,6 +85,11 @@ class RequestLoggingMiddleware:
                 extra["user_id"] = identity.user.id
                 extra["credential"] = identity.credential
                 extra["impersonated_by"] = identity.impersonated_by
+            elif isinstance(key := state.get(API_KEY_STATE_KEY), ApiKeyIdentity):
+                extra["user_id"] = key.user_id
+                extra["credential"] = "api_key"
+                extra["impersonated_by"] = None
+                extra["api_key_id"] = key.api_key_id
             logger.info("request", extra=extra)
 
 

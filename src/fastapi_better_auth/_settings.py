@@ -4,9 +4,7 @@ Read at startup (never at import), so a missing or invalid variable becomes a
 :class:`ConfigurationError` that names it before the first request.
 """
 
-import json
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -19,34 +17,15 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ._database_url import parse_database_url
+from . import _settings_parsing as parsing
 from ._errors import ConfigurationError
 from ._naming import SchemaNaming
+
+# re-exported: imported from here by the schema check and the tests
+from ._settings_parsing import SUPPORTED_ALGORITHMS as SUPPORTED_ALGORITHMS
+from ._settings_parsing import StrSet
+from ._settings_parsing import async_database_url as async_database_url
 from ._user_fields import FieldType
-
-_ENV_PREFIX = "BETTER_AUTH_"
-
-StrSet = Annotated[frozenset[str], NoDecode]
-
-#: Asymmetric algorithms Better-Auth's jwt plugin can sign with; ``Ed25519`` is a newer name of EdDSA.
-SUPPORTED_ALGORITHMS = frozenset(
-    {"EdDSA", "Ed25519", "ES256", "ES512", "RS256", "PS256"}
-)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def async_database_url(url: str) -> str:
-    """The SQLAlchemy async URL for a URL as Better-Auth's ``DATABASE_URL`` writes it.
-
-    ``postgres://`` and ``postgresql://`` use asyncpg (libpq's query parameters move to
-    asyncpg's connect arguments); ``sqlite://`` and ``file:`` use aiosqlite; a URL that already
-    names another driver is kept.
-    """
-    return parse_database_url(url).sqlalchemy_url
 
 
 class BetterAuthSettings(BaseSettings):
@@ -57,7 +36,7 @@ class BetterAuthSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix=_ENV_PREFIX,
+        env_prefix=parsing.ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
@@ -211,19 +190,11 @@ class BetterAuthSettings(BaseSettings):
         description="False when the plugin runs with rateLimit.enabled: false.",
     )
 
-    @field_validator("api_key_headers", mode="before")
-    @classmethod
-    def _split_headers(cls, value: Any) -> Any:
-        """``x-api-key,x-key`` or a JSON list, in order, lower-cased (headers are case-blind)."""
-        if isinstance(value, str):
-            text = value.strip()
-            parts = json.loads(text) if text.startswith("[") else text.split(",")
-            value = [str(part).strip() for part in parts if str(part).strip()]
-        if not value:
-            raise ValueError("name at least one header")
-        return tuple(str(part).lower() for part in value)
-
-    @field_validator(
+    # the rules live in _settings_parsing, as plain functions
+    _split_headers = field_validator("api_key_headers", mode="before")(
+        parsing.split_headers
+    )
+    _split_list = field_validator(
         "audience",
         "jwt_algorithms",
         "trusted_origins",
@@ -231,44 +202,10 @@ class BetterAuthSettings(BaseSettings):
         "admin_user_ids",
         "allowed_roles",
         mode="before",
-    )
-    @classmethod
-    def _split_list(cls, value: Any) -> Any:
-        """Accept ``a,b`` and ``["a", "b"]`` from the environment as well as Python sets."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return frozenset(json.loads(text))
-            return frozenset(part.strip() for part in text.split(",") if part.strip())
-        return value
-
-    @field_validator("jwt_algorithms")
-    @classmethod
-    def _only_asymmetric(cls, value: frozenset[str]) -> frozenset[str]:
-        unknown = value - SUPPORTED_ALGORITHMS
-        if unknown or not value:
-            raise ValueError(
-                f"supported algorithms are {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
-            )
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _parse_database_url(cls, value: SecretStr) -> SecretStr:
-        """Refuse an unknown or unusable URL parameter now, not on the first query."""
-        parse_database_url(value.get_secret_value())  # raises ConfigurationError
-        return value
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        """Refuse a URL redis-py cannot open now, naming the scheme only (never the password)."""
-        if value is None:
-            return None
-        scheme = urlsplit(value.get_secret_value()).scheme
-        if scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError(f"scheme {scheme!r} is not redis://, rediss:// or unix://")
-        return value
+    )(parsing.split_list)
+    _only_asymmetric = field_validator("jwt_algorithms")(parsing.only_asymmetric)
+    _parse_database_url = field_validator("database_url")(parsing.check_database_url)
+    _redis_scheme = field_validator("redis_url")(parsing.check_redis_url)
 
     @model_validator(mode="after")
     def _check_naming(self) -> "BetterAuthSettings":
@@ -285,24 +222,12 @@ class BetterAuthSettings(BaseSettings):
         try:
             return cls(**overrides)
         except ValidationError as exc:
-            problems = []
-            for error in exc.errors():
-                field = str(error["loc"][0]) if error["loc"] else "?"
-                # a missing aliased field is reported under its first alias, already prefixed
-                variable = (
-                    "BETTER_AUTH_DATABASE_URL"
-                    if field in {"database_url", "BETTER_AUTH_DATABASE_URL"}
-                    else _ENV_PREFIX + field.upper()
-                )
-                problems.append(f"{variable}: {error['msg']}")
-            raise ConfigurationError(
-                "invalid settings: " + "; ".join(problems)
-            ) from None
+            raise ConfigurationError(parsing.describe_problems(exc)) from None
 
     @property
     def origin(self) -> str:
         """The origin of ``url`` (no path, no trailing slash): what Better-Auth signs as iss/aud."""
-        return _origin(str(self.url))
+        return parsing.origin(str(self.url))
 
     @property
     def expected_issuer(self) -> str:
@@ -324,7 +249,7 @@ class BetterAuthSettings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         """The async SQLAlchemy URL of ``database_url``."""
-        return async_database_url(self.database_url.get_secret_value())
+        return parsing.async_database_url(self.database_url.get_secret_value())
 
     @property
     def session_cookie_name(self) -> str:

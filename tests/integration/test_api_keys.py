@@ -487,3 +487,42 @@ def test_openapi_offers_either_credential_for_principal_routes(
         "name": "x-api-key",
         "description": "An API key of Better-Auth's API-key plugin.",
     }
+
+
+def test_request_log_line_names_the_key_owner_and_key_id(
+    db: str, issuer: TokenIssuer, alice: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The request line (INFO) names an API-key request's user, ``credential="api_key"`` and
+    the key's id, as it names a session's; a refused key's line names nobody; never the key."""
+    from fastapi_better_auth import RequestLoggingMiddleware
+
+    row, key = make_api_key(alice)
+    gone, gone_key = make_api_key(alice, enabled=False)
+    seed(db, row, gone)
+    app = _app(db, issuer)
+    app.add_middleware(RequestLoggingMiddleware)
+    with caplog.at_level(logging.INFO), TestClient(app) as client:
+        for path, sent, request_id in [
+            ("/whoami", key, "req-principal"),
+            ("/key-only", key, "req-key-only"),
+            ("/key-only", gone_key, "req-refused"),
+        ]:
+            client.get(path, headers={"x-api-key": sent, "X-Request-ID": request_id})
+    lines = {
+        r.request_id: r.__dict__  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "fastapi_better_auth.access"
+    }
+    for request_id in ("req-principal", "req-key-only"):
+        line = lines[request_id]
+        assert (line["status"], line["user_id"], line["credential"]) == (
+            200,
+            alice.id,
+            "api_key",
+        )
+        assert (line["api_key_id"], line["impersonated_by"]) == (row.id, None)
+    assert lines["req-refused"]["status"] == 401
+    assert "user_id" not in lines["req-refused"]
+    assert "api_key_id" not in lines["req-refused"]
+    for secret in (key, gone_key, row.key):
+        assert secret not in caplog.text

@@ -8,11 +8,8 @@ import pytest
 from fastapi_better_auth import BetterAuthSettings, ConfigurationError
 from fastapi_better_auth._errors import ApiKeyRateLimitedError
 from fastapi_better_auth.api_keys import hash_api_key, require_api_key_permission
-from fastapi_better_auth.api_keys._verify import (
-    _config_matches,
-    info_of,
-    permissions_allow,
-)
+from fastapi_better_auth.api_keys._permissions import permissions_allow
+from fastapi_better_auth.api_keys._verify import _config_matches, info_of
 from fastapi_better_auth.testing import make_api_key
 
 BASE = {"url": "http://127.0.0.1:3005", "database_url": "sqlite:///x.db"}

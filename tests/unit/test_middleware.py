@@ -4,7 +4,7 @@ import json
 import logging
 
 import pytest
-from fastapi import FastAPI, WebSocket
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 
 from fastapi_better_auth import (
@@ -14,6 +14,7 @@ from fastapi_better_auth import (
     add_cors,
     cors_options,
 )
+from fastapi_better_auth._middleware import API_KEY_STATE_KEY, ApiKeyIdentity
 
 
 def _app() -> FastAPI:
@@ -26,6 +27,10 @@ def _app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("bug")
+
+    @app.get("/keyed")
+    async def keyed(request: Request) -> None:  # what the API-key guards leave
+        request.scope["state"][API_KEY_STATE_KEY] = ApiKeyIdentity("u1", "k1")
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
@@ -121,3 +126,26 @@ def test_cors_allows_trusted_origins_with_credentials() -> None:
     assert allowed.headers["access-control-allow-origin"] == "http://app.test"
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "access-control-allow-origin" not in denied.headers
+
+
+def test_api_key_request_line_names_owner_and_key_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.INFO, logger="fastapi_better_auth.access"),
+        TestClient(_app()) as client,
+    ):
+        assert client.get("/keyed").status_code == 200
+        assert client.get("/items/1").status_code == 200
+    keyed, anonymous = (
+        json.loads(JSONFormatter().format(r))
+        for r in caplog.records
+        if r.name == "fastapi_better_auth.access"
+    )
+    assert {k: keyed[k] for k in ("user_id", "credential", "api_key_id")} == {
+        "user_id": "u1",
+        "credential": "api_key",
+        "api_key_id": "k1",
+    }
+    assert keyed["impersonated_by"] is None
+    assert "user_id" not in anonymous

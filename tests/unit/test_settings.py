@@ -79,13 +79,16 @@ def test_missing_database_url_is_named_once_not_prefixed_twice() -> None:
         ({"model_names": {"users": "x"}}, "unknown Better-Auth model"),
         ({"id_type": "integer"}, "BETTER_AUTH_ID_TYPE"),
         ({"sqlite_dates": "timestamp"}, "BETTER_AUTH_SQLITE_DATES"),
+        ({"api_key_headers": " , "}, "BETTER_AUTH_API_KEY_HEADERS"),
+        ({"redis_url": "http://u:pw@cache:6379"}, "BETTER_AUTH_REDIS_URL"),
     ],
 )
 def test_invalid_values_fail_at_startup_naming_the_variable(
     overrides: dict[str, object], variable: str
 ) -> None:
-    with pytest.raises(ConfigurationError, match=variable):
+    with pytest.raises(ConfigurationError, match=variable) as raised:
         BetterAuthSettings.load(**{**BASE, **overrides})
+    assert "pw" not in str(raised.value)  # a URL's password is never named
 
 
 def test_issuer_audience_and_jwks_url_derive_from_the_origin() -> None:

@@ -7,7 +7,7 @@ its key alone, as the plugin's session hook does. Errors answer in the library's
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import APIKey as APIKeyModel
@@ -23,8 +23,9 @@ from .._dependencies import (
 )
 from .._errors import AuthenticationError, BetterAuthError
 from .._identity import log_failure
+from .._middleware import API_KEY_STATE_KEY, ApiKeyIdentity
 from .._runtime import BetterAuth
-from ._verify import Permissions, Principal, verify_api_key
+from ._verify import ApiKeyInfo, Permissions, Principal, verify_api_key
 
 API_KEY_SCHEME_NAME = "BetterAuthApiKey"
 _API_KEY_MODEL = APIKeyModel.model_validate(
@@ -64,11 +65,15 @@ async def _principal(
             credential=identity.credential,
             session=identity.session,
         )
+    state = request.scope["state"]  # holds the runtime: runtime_of found it there
     try:
-        return await verify_api_key(auth, key, permissions=permissions)
+        principal = await verify_api_key(auth, key, permissions=permissions)
     except BetterAuthError as error:
-        log_failure(error, "api_key", request.scope["state"].get("request_id"))
+        log_failure(error, "api_key", state.get("request_id"))
         raise to_http_exception(error) from error
+    key_info = cast(ApiKeyInfo, principal.api_key)  # verify_api_key always sets it
+    state[API_KEY_STATE_KEY] = ApiKeyIdentity(principal.user.id, key_info.id)
+    return principal
 
 
 class _SchemeDoc(SecurityBase):

@@ -17,8 +17,8 @@ from sqlalchemy import Index, Integer, MetaData, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from .._naming import SchemaNaming
+from .._tables import NAMING_CONVENTION, _Physical
 from .._types import JSBoolean, UTCDateTime, new_id, utcnow
-from ..models import NAMING_CONVENTION, _Physical
 
 #: Plugin defaults (``rateLimit.timeWindow`` one day in milliseconds, ``maxRequests`` 10).
 DEFAULT_RATE_LIMIT_TIME_WINDOW_MS = 86_400_000
