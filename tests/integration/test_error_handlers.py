@@ -4,14 +4,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from fastapi_better_auth import (
-    ConfigurationError,
+from fastapi_better_auth import ConfigurationError, add_exception_handlers
+from fastapi_better_auth._errors import BetterAuthError
+from fastapi_better_auth.errors import (
     DatabaseUnavailableError,
     InvalidTokenError,
     UserBannedError,
-    add_exception_handlers,
 )
-from fastapi_better_auth._errors import BetterAuthError
 
 
 def _app(error: BetterAuthError) -> FastAPI:

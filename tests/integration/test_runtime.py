@@ -14,11 +14,11 @@ from fastapi_better_auth import (
     BetterAuth,
     BetterAuthSettings,
     ConfigurationError,
-    DatabaseUnavailableError,
     DbSession,
     better_auth_router,
     get_better_auth,
 )
+from fastapi_better_auth.errors import DatabaseUnavailableError
 
 pytestmark = pytest.mark.anyio
 

@@ -2,11 +2,10 @@
 
 import pytest
 
-from fastapi_better_auth import (
+from fastapi_better_auth import BetterAuthError, ErrorCode
+from fastapi_better_auth.errors import (
     AuthenticationError,
-    BetterAuthError,
     DatabaseUnavailableError,
-    ErrorCode,
     InvalidTokenError,
     PermissionDeniedError,
     SessionStoreUnavailableError,

@@ -4,7 +4,8 @@ import io
 import json
 import logging
 
-from fastapi_better_auth import JSONFormatter, configure_logging
+from fastapi_better_auth import configure_logging
+from fastapi_better_auth._logging import JSONFormatter
 
 
 def _record(**extra: object) -> logging.LogRecord:

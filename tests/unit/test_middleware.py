@@ -7,14 +7,13 @@ import pytest
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 
-from fastapi_better_auth import (
-    BetterAuthSettings,
-    JSONFormatter,
-    RequestLoggingMiddleware,
-    add_cors,
+from fastapi_better_auth import BetterAuthSettings, RequestLoggingMiddleware, add_cors
+from fastapi_better_auth._logging import JSONFormatter
+from fastapi_better_auth._middleware import (
+    API_KEY_STATE_KEY,
+    ApiKeyIdentity,
     cors_options,
 )
-from fastapi_better_auth._middleware import API_KEY_STATE_KEY, ApiKeyIdentity
 
 
 def _app() -> FastAPI:

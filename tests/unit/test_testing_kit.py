@@ -5,9 +5,10 @@ from typing import get_args
 import httpx
 import pytest
 
-from fastapi_better_auth import BetterAuthSettings, InvalidTokenError
+from fastapi_better_auth import BetterAuthSettings
 from fastapi_better_auth._cookies import verify_signed_token
 from fastapi_better_auth._jwks import JWKSVerifier
+from fastapi_better_auth.errors import InvalidTokenError
 from fastapi_better_auth.testing import (
     Algorithm,
     TokenIssuer,
