@@ -11,9 +11,9 @@ from fastapi_better_auth import (
     BetterAuth,
     BetterAuthSettings,
     DatabaseUnavailableError,
-    _migrate,
     _store,
 )
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth._types import utcnow
 from tests.pg import PostgresServer, running_postgres
 

@@ -25,10 +25,10 @@ from fastapi_better_auth import (
     BetterAuth,
     ConfigurationError,
     SchemaNaming,
-    _migrate,
     _store,
     better_auth_router,
 )
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import get_models
 from fastapi_better_auth.testing import TokenIssuer
