@@ -308,7 +308,7 @@ def package(session: nox.Session) -> None:
         session.run(
             python,
             "-c",
-            "import fastapi_better_auth as f, fastapi_better_auth.models, fastapi_better_auth.migrations; "
+            "import fastapi_better_auth as f, fastapi_better_auth.models, fastapi_better_auth._schema.migrations; "
             "[getattr(f, n) for n in f.__all__]; print('imported', f.__version__, len(f.__all__), 'names')",
             external=True,
         )

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from fastapi_better_auth._indexes import create_indexes
+from fastapi_better_auth._schema.indexes import create_indexes
 
 from ._server import Server, wrk
 from ._util import fmt, median, quick, table, verdict

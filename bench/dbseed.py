@@ -13,7 +13,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.pg import running_postgres
 
-from fastapi_better_auth import _migrate
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth._types import generate_id
 
 DATABASE = "bench"

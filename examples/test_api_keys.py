@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from examples.api_keys import create_app
-from fastapi_better_auth import BetterAuthSettings, _migrate
+from fastapi_better_auth import BetterAuthSettings
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth.api_keys import ApiKey
 from fastapi_better_auth.testing import make_api_key, make_user
 

@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from fastapi_better_auth import BetterAuthSettings, _migrate, better_auth_router
+from fastapi_better_auth import BetterAuthSettings, better_auth_router
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import Session, User
 from tests.helpers import run

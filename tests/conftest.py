@@ -68,7 +68,7 @@ async def migrated_url(db_url: str) -> str:
     """``db_url`` with the shipped migration applied."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from fastapi_better_auth import _migrate
+    from fastapi_better_auth._schema import migrate as _migrate
 
     engine = create_async_engine(db_url)
     try:

@@ -16,10 +16,10 @@ from fastapi_better_auth import (
     CurrentUser,
     OptionalUser,
     VerifiedUser,
-    _migrate,
     better_auth_router,
     require_role,
 )
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth._schemas import AuthenticatedUser
 
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"

@@ -6,22 +6,18 @@ SQLAlchemy passes unknown query parameters straight to ``asyncpg.connect`` (a ``
 the first query). :func:`parse_database_url` moves every known parameter out of the URL into
 asyncpg's terms, refuses an unknown one by name at startup, and is the one source of how the
 engine *and* the direct-read pool connect. The mapping follows libpq, not node-postgres.
-No I/O here except :meth:`DatabaseURL.connect_args` reading certificate files.
+No I/O here except :meth:`DatabaseURL.connect_args` reading certificate files (TLS: :mod:`._database_tls`).
 """
 
 import shlex
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ._errors import ConfigurationError
+from ._database_tls import SSL_MODES, TLS, parse_tls
+from ._database_tls import url_error as _error
 
-VARIABLE = "BETTER_AUTH_DATABASE_URL"
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-#: node-postgres' name for "encrypt, do not verify": libpq's ``require`` without a root cert.
-_NODE_SSL_MODES = {"no-verify": "require"}
 _SESSION_ATTRS = ("any", "primary", "standby", "read-write", "read-only", "prefer-standby")  # fmt: skip
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -49,54 +45,6 @@ def redact(url: str) -> str:
     netloc = parts.netloc.rpartition("@")
     user = netloc[0].partition(":")[0]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
-
-
-def _error(problem: str) -> ConfigurationError:
-    return ConfigurationError(f"{VARIABLE}: {problem}")
-
-
-@dataclass(frozen=True)
-class TLS:
-    """libpq's TLS parameters of one URL (file paths are read when connect arguments are built)."""
-
-    mode: str
-    rootcert: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    def context(self) -> ssl.SSLContext | str:
-        """asyncpg's ``ssl`` argument: a mode name asyncpg handles, or a context built like libpq's.
-
-        ``require`` encrypts without verifying (unless ``sslrootcert`` is given: then, as libpq,
-        it verifies the chain); ``verify-ca`` verifies the chain; ``verify-full`` the hostname too.
-
-        Raises:
-            ConfigurationError: a certificate or key file cannot be read.
-        """
-        if self.mode in ("disable", "allow", "prefer"):
-            return self.mode
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.check_hostname = self.mode == "verify-full"
-        verify = self.mode != "require" or self.rootcert is not None
-        context.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
-        try:
-            if verify and self.rootcert in (None, "system"):
-                context.load_default_certs()  # libpq's sslrootcert=system: the OS's CAs
-            elif verify:
-                context.load_verify_locations(cafile=self.rootcert)
-            if self.cert is not None:
-                context.load_cert_chain(
-                    self.cert, keyfile=self.key, password=self.password
-                )
-        except (OSError, ssl.SSLError) as exc:
-            names = "sslrootcert" if self.cert is None else "sslrootcert/sslcert/sslkey"
-            raise _error(
-                f"cannot load {names} for sslmode={self.mode}: {type(exc).__name__}: "
-                f"{exc.strerror or exc}"
-            ) from None
-        return context
 
 
 @dataclass(frozen=True)
@@ -178,33 +126,6 @@ def _libpq_options(value: str) -> dict[str, str]:
     return settings
 
 
-def _tls(query: dict[str, str]) -> TLS | None:
-    files = {
-        name: query.pop(name, None) for name in ("sslrootcert", "sslcert", "sslkey")
-    }
-    password = query.pop("sslpassword", None)
-    raw = query.pop("sslmode", None)
-    if raw is None:
-        if any(files.values()):
-            # libpq's default is prefer, which never uses these: say so instead of ignoring them
-            raise _error(
-                "sslrootcert/sslcert/sslkey need sslmode=require, verify-ca or verify-full"
-            )
-        return None  # asyncpg's default is libpq's: prefer (and PGSSLMODE is honoured)
-    mode = _NODE_SSL_MODES.get(raw, raw)
-    if mode not in SSL_MODES:
-        raise _error(f"sslmode={raw!r} is not one of {', '.join(SSL_MODES)}")
-    if mode in ("disable", "allow", "prefer") and any(files.values()):
-        raise _error(
-            f"sslmode={mode} never uses sslrootcert/sslcert/sslkey: use sslmode=verify-full"
-        )
-    if files["sslrootcert"] == "system" and mode != "verify-full":
-        raise _error("sslrootcert=system needs sslmode=verify-full (as in libpq)")
-    if files["sslkey"] and not files["sslcert"]:
-        raise _error("sslkey needs sslcert")
-    return TLS(mode, files["sslrootcert"], files["sslcert"], files["sslkey"], password)
-
-
 def _postgres(url: str) -> DatabaseURL:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -223,7 +144,7 @@ def _postgres(url: str) -> DatabaseURL:
                 f"(give this library its own URL in BETTER_AUTH_DATABASE_URL); set {instead}"
             )
     kept = {name: query.pop(name) for name in _SQLALCHEMY_PARAMS if name in query}
-    tls = _tls(query)
+    tls = parse_tls(query)
     if query.pop("channel_binding", "prefer") not in ("prefer", "disable"):
         raise _error(
             "channel_binding=require cannot be honoured: asyncpg has no SCRAM channel "

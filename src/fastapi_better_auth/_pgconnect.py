@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import URL
 
-from ._database_url import VARIABLE, DatabaseURL
+from ._database_tls import VARIABLE
+from ._database_url import DatabaseURL
 from ._errors import ConfigurationError
 
 logger = logging.getLogger(__name__)

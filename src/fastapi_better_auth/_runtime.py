@@ -12,7 +12,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, event
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -35,14 +34,7 @@ from ._errors import (
 )
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
-from ._pgconnect import check_connection, connect_params, looks_pooled
-from ._schema_check import (
-    CHECKED_MODELS,
-    SUPPORTED_DIALECTS,
-    SchemaReport,
-    check_schema,
-    driver_error,
-)
+from ._schema.start import SchemaReport, StartChecks
 from ._schemas import AuthenticatedUser
 from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
@@ -117,18 +109,6 @@ def _is_unavailable(exc: BaseException) -> bool:
         getattr(getattr(exc, "orig", None), "sqlstate", None)
     )
     return invalidated or refused or isinstance(exc, _UNAVAILABLE)
-
-
-def _schema_check_skipped(exc: BaseException) -> None:
-    logger.warning(
-        "better_auth.schema_check_skipped",
-        extra={
-            "reason": "database_unavailable",
-            "error": driver_error(exc).partition(":")[
-                0
-            ],  # the class: no message, no DSN
-        },
-    )
 
 
 class BetterAuth:
@@ -262,11 +242,7 @@ class BetterAuth:
                 tables or columns are not what the naming settings say; the message names
                 the setting to change.
         """
-        await self._check_connection()
-        schema = await self.check_schema()
-        await self._check_user_columns(
-            schema.user_columns if schema is not None and schema.user_columns else None
-        )
+        schema = await self._start_checks().run()
         redis = (
             await self.session_store.check() if self.session_store is not None else None
         )
@@ -283,24 +259,21 @@ class BetterAuth:
             },
         )
 
-    async def _check_connection(self) -> None:
-        """Fail start on a TLS, credential or pooler misconfiguration (not on a database down).
-
-        Raises:
-            ConfigurationError: a setting or URL parameter must change; the message says which.
-        """
-        if not (self._owns_engine and DirectReads.supports(self.engine.dialect)):
-            return
-        if looks_pooled(self._database) and not self._pooled:
-            logger.warning(
-                "better_auth.pooler_suspected: if this is a transaction pooler, set "
-                "BETTER_AUTH_DATABASE_POOLER=transaction",
-                extra={"database": self._database.redacted},
-            )
-        params = connect_params(
-            self.engine.dialect, self.engine.url, self._connect_args
+    def _start_checks(self) -> StartChecks:
+        """The start-up checks of this runtime's engine, settings and declared fields."""
+        store = self.session_store
+        own_asyncpg = self._owns_engine and DirectReads.supports(self.engine.dialect)
+        return StartChecks(
+            self.engine,
+            self.settings,
+            self.models.naming,
+            self.user_fields,
+            self._database,
+            # Redis sessions only: Better-Auth's migration creates no session table
+            session_table=store is None or store.in_database,
+            connect_args=self._connect_args if own_asyncpg else None,
+            pooled=self._pooled,
         )
-        await check_connection(params, self._database, transaction_pooler=self._pooled)
 
     async def check_schema(self) -> SchemaReport | None:
         """Compare the live catalog with the naming settings (``schema_check``), raising on a mismatch.
@@ -315,51 +288,7 @@ class BetterAuth:
         Raises:
             ConfigurationError: the schema does not match the settings.
         """
-        if not self.settings.schema_check:
-            return None
-        if self.engine.dialect.name not in SUPPORTED_DIALECTS:
-            logger.info("better_auth.schema_check_skipped", extra={"reason": "dialect"})
-            return None
-        try:
-            connection = await self.engine.connect()
-        except (DBAPIError, PoolTimeoutError, OSError) as exc:
-            # down, or refusing us: not a schema question; requests will say so
-            _schema_check_skipped(exc)
-            return None
-        try:
-            report = await check_schema(
-                connection,
-                self.models.naming,
-                # the hook of a future BETTER_AUTH_SQLITE_DATES setting
-                sqlite_dates=getattr(self.settings, "sqlite_dates", None),
-                # sessions only in Redis: Better-Auth's migration makes no session table
-                models=(
-                    ("user", "account")
-                    if self.session_store is not None
-                    and not self.settings.store_session_in_database
-                    else CHECKED_MODELS
-                ),
-            )
-        except DBAPIError as exc:
-            if _is_unavailable(exc):  # lost on the way
-                _schema_check_skipped(exc)
-                return None
-            raise ConfigurationError(  # connected, but the catalog cannot be read
-                f"the schema check cannot read the database catalog "
-                f"({driver_error(exc)}): grant the role read access to it, "
-                "or set BETTER_AUTH_SCHEMA_CHECK=false"
-            ) from exc
-        finally:
-            await connection.close()
-        if report.empty:
-            # not a naming mismatch: Better-Auth may migrate after we start, and tests
-            # start apps on an empty database with their dependencies overridden
-            logger.warning(
-                "better_auth.schema_not_migrated", extra={"detail": report.problems[0]}
-            )
-        elif not report.ok:
-            raise report.error()
-        return report
+        return await self._start_checks().schema(user_fields=False)
 
     async def _warm_reads(self) -> bool:
         """Open a direct-read connection and prepare the per-request reads on it; never raises."""
@@ -382,48 +311,6 @@ class BetterAuth:
             )
             return False
         return True
-
-    async def _check_user_columns(self, present: frozenset[str] | None) -> None:
-        """Refuse to start when a declared user field has no column (not a 500 per request).
-
-        ``present`` is the user table's columns as the schema check read them; only when it
-        did not run (off, another dialect, database down) is the catalog read here. A missing
-        table or an unreachable database is left to the first request, as elsewhere at start.
-
-        Raises:
-            ConfigurationError: a declared field's column is missing from the user table.
-        """
-        fields = self.user_fields
-        if not fields.fields:
-            return
-        table = self.models.naming.table("user")
-        if present is None:
-            try:
-                async with self.engine.connect() as connection:
-                    present = await connection.run_sync(
-                        lambda sync: frozenset(
-                            column["name"]
-                            for column in sa_inspect(sync).get_columns(table)
-                        )
-                    )
-            except Exception as exc:  # no table yet, database down: start-up goes on
-                logger.warning(
-                    "better_auth.user_columns_unchecked",
-                    extra={"error": type(exc).__name__},
-                )
-                return
-        naming = self.models.naming
-        missing = [
-            f"{field.name} (column {naming.column('user', field.name)!r})"
-            for field in fields.fields
-            if naming.column("user", field.name) not in present
-        ]
-        if missing:
-            raise ConfigurationError(
-                f"{fields.source}: the {table!r} table has no column for "
-                f"{', '.join(missing)}; add the field to Better-Auth and migrate, or match "
-                "the naming (BETTER_AUTH_COLUMN_CASE, BETTER_AUTH_FIELD_NAMES)"
-            )
 
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""

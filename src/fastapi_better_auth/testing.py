@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import _migrate
 from ._cookies import sign_token
 from ._naming import SchemaNaming
+from ._schema import migrate as _migrate
 from ._settings import BetterAuthSettings
 from ._types import generate_id, utcnow
 from .api_keys import ApiKey, hash_api_key

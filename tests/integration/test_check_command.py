@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_better_auth import _checks
 from fastapi_better_auth.__main__ import main
+from fastapi_better_auth._cli import check as _checks
 from fastapi_better_auth._cookies import sign_token
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import Session, User

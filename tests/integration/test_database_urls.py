@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, func, select
 
-from fastapi_better_auth import BetterAuth, BetterAuthSettings, _migrate, _store
+from fastapi_better_auth import BetterAuth, BetterAuthSettings, _store
+from fastapi_better_auth._schema import migrate as _migrate
 from tests.pg import PostgresServer
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fastapi_better_auth import BetterAuth, BetterAuthSettings, _migrate, _store
+from fastapi_better_auth import BetterAuth, BetterAuthSettings, _store
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.errors import DatabaseUnavailableError
 from tests.pg import PostgresServer, running_postgres

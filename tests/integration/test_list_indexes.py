@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fastapi_better_auth import BetterAuthSettings, SchemaNaming, _migrate
+from fastapi_better_auth import BetterAuthSettings, SchemaNaming
 from fastapi_better_auth.__main__ import main
 from fastapi_better_auth._admin_users import (
     Cursor,
@@ -24,7 +24,8 @@ from fastapi_better_auth._admin_users import (
     count_statement,
     page_statement,
 )
-from fastapi_better_auth._indexes import (
+from fastapi_better_auth._schema import migrate as _migrate
+from fastapi_better_auth._schema.indexes import (
     create_indexes,
     drop_indexes,
     existing_indexes,

@@ -167,7 +167,7 @@ async def _seed_async(url: str, *rows: object) -> None:
     from sqlalchemy import delete
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-    from fastapi_better_auth import _migrate
+    from fastapi_better_auth._schema import migrate as _migrate
 
     engine = create_async_engine(url)
     try:

@@ -19,16 +19,12 @@ from fastapi_better_auth import (
     BetterAuthSettings,
     ConfigurationError,
     SchemaNaming,
-    _migrate,
-    _runtime,
 )
-from fastapi_better_auth._schema_check import (
-    Catalog,
-    SchemaReport,
-    check_schema,
-    diagnose,
-    read_catalog,
-)
+from fastapi_better_auth._schema import migrate as _migrate
+from fastapi_better_auth._schema import start
+from fastapi_better_auth._schema.catalog import Catalog, read_catalog
+from fastapi_better_auth._schema.diagnosis import check_schema, diagnose
+from fastapi_better_auth._schema.report import SchemaReport
 from tests.conftest import DATA
 from tests.pg import PostgresServer
 from tests.schema_compare import ddl_section
@@ -565,7 +561,7 @@ async def test_start_database_lost_during_the_check_is_not_fatal(
     async def cut(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("SELECT", {}, ConnectionResetError("reset by peer"))
 
-    monkeypatch.setattr(_runtime, "check_schema", cut)
+    monkeypatch.setattr(start, "check_schema", cut)
     await _starts(pg_url)
     [record] = [
         r for r in caplog.records if r.msg == "better_auth.schema_check_skipped"

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fastapi_better_auth import SchemaNaming, _migrate
+from fastapi_better_auth import SchemaNaming
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth.models import get_models
 from tests.conftest import DATA
 from tests.schema_compare import (

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from fastapi_better_auth import _migrate
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth.models import Session, User
 
 pytestmark = pytest.mark.anyio

@@ -25,10 +25,11 @@ from fastapi_better_auth import (
     BetterAuth,
     ConfigurationError,
     SchemaNaming,
-    _migrate,
     _store,
     better_auth_router,
 )
+from fastapi_better_auth._schema import migrate as _migrate
+from fastapi_better_auth._schema.start import StartChecks
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import get_models
 from fastapi_better_auth.testing import TokenIssuer
@@ -329,6 +330,82 @@ def test_database_down_at_start_is_not_fatal_with_declared_fields(
         TestClient(create_app(settings_for(origin, url))),
     ):
         pass
+    assert "better_auth.user_columns_unchecked" in caplog.text
+
+
+MISSING_PLAN = (
+    "BETTER_AUTH_USER_FIELDS: the 'user' table has no column for plan (column 'plan'); "
+    "add the field to Better-Auth and migrate, or match the naming "
+    "(BETTER_AUTH_COLUMN_CASE, BETTER_AUTH_FIELD_NAMES)"
+)
+
+
+class _ColumnReads:
+    """Counts the user table's own column reads (the real ones run: a spy, not a stand-in)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        read = StartChecks._user_columns
+
+        async def counted(checks: StartChecks) -> frozenset[str] | None:
+            self.count += 1
+            return await read(checks)
+
+        monkeypatch.setattr(StartChecks, "_user_columns", counted)
+
+
+@pytest.mark.parametrize("schema_check", [True, False])
+def test_a_declared_column_missing_fails_start_alike_with_the_schema_check_on_or_off(
+    db_url: str, origin: str, schema_check: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One message either way; the columns are read once: by the schema check, or on their own."""
+    asyncio.run(_migrate_only(db_url))
+    reads = _ColumnReads(monkeypatch)
+    settings = settings_for(
+        origin, db_url, user_fields={"plan": "string"}, schema_check=schema_check
+    )
+
+    async def start() -> None:
+        async with BetterAuth(settings):
+            pass  # pragma: no cover
+
+    with pytest.raises(ConfigurationError) as caught:
+        asyncio.run(start())
+    assert caught.value.message == MISSING_PLAN
+    assert reads.count == (0 if schema_check else 1)
+
+
+def test_check_schema_alone_reports_the_naming_without_the_declared_fields(
+    db_url: str, origin: str
+) -> None:
+    """The public check compares the naming only, as before; start adds the declared fields."""
+    asyncio.run(_migrate_only(db_url))
+    settings = settings_for(origin, db_url, user_fields={"plan": "string"})
+
+    async def check() -> bool:
+        auth = BetterAuth(settings)
+        try:
+            report = await auth.check_schema()
+        finally:
+            await auth.close()
+        return report is not None and report.ok
+
+    assert asyncio.run(check())
+
+
+def test_declared_fields_on_a_database_not_migrated_yet_do_not_fail_start(
+    db_url: str, origin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No user table: the schema check only logs it, and the fields are left to the first request."""
+    settings = settings_for(origin, db_url, user_fields={"plan": "string"})
+
+    async def start() -> None:
+        async with BetterAuth(settings):
+            pass
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(start())
+    assert "better_auth.schema_not_migrated" in caplog.text
     assert "better_auth.user_columns_unchecked" in caplog.text
 
 

@@ -26,7 +26,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from fastapi_better_auth import SchemaNaming, _migrate
+from fastapi_better_auth import SchemaNaming
+from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth.models import Session, User, get_models
 from tests.conftest import DATA
 from tests.interop.ba_server import BetterAuthServer, running_better_auth

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from fastapi_better_auth import BetterAuthSettings, ConfigurationError
-from fastapi_better_auth._database_url import TLS, parse_database_url, redact
+from fastapi_better_auth._database_tls import TLS
+from fastapi_better_auth._database_url import parse_database_url, redact
 
 BASE = "postgres://app:s3cret@db.example.com:5432/app"
 

@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection and naming that ``_migrate`` hands over."""
+"""Alembic environment: runs on the connection and naming that ``_schema.migrate`` hands over."""
 
 from alembic import context
 
-from fastapi_better_auth._migrate import VERSION_TABLE
+from fastapi_better_auth._schema.migrate import VERSION_TABLE
 
 config = context.config
 connection = config.attributes.get("connection")

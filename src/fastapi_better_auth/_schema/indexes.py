@@ -31,7 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ._naming import SchemaNaming
+from .._naming import SchemaNaming
 
 #: The user fields the list sorts on that get a ``(field, id)`` B-tree index.
 SORT_FIELDS = ("createdAt", "updatedAt", "name")

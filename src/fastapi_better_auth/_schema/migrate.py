@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ._naming import SchemaNaming
+from .._naming import SchemaNaming
 
 VERSION_TABLE = "fastapi_better_auth_version"
 _SCRIPTS = Path(__file__).with_name("migrations")

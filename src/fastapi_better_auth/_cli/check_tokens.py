@@ -1,65 +1,30 @@
-"""``python -m fastapi_better_auth check``: is this deployment wired to its Better-Auth? One line per check.
+"""The ``check`` command's JWKS and credential lines: what a token needs and whether one is accepted.
 
-Each line is ``ok``, ``FAIL`` or ``skip`` (a check that needs an earlier one), then what was
-found: the settings, the database (its URL with the password hidden), the schema against the
-naming settings, the JWKS and its keys, the issuer and audience a token needs and, when given,
-whether a token or cookie is accepted, step by step. No token, secret or password is printed.
+The JWKS and its keys, the issuer and audience a JWT needs, and, when given, a token or
+cookie verified step by step as a request would (signature, then the user and session rows).
+The reason a credential fails is explained with its claims, never with the token itself.
 """
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-from . import _cookies
-from ._errors import (
+from .. import _cookies
+from .._errors import (
     AuthenticationError,
     BetterAuthError,
-    ConfigurationError,
-    DatabaseUnavailableError,
     PermissionDeniedError,
     UpstreamUnavailableError,
 )
-from ._jwk_keys import b64url_decode, loads_object, normalize_algorithm
-from ._jwks import JWKSVerifier
-from ._runtime import BetterAuth
-from ._schema_check import SchemaReport, check_schema, driver_error
-from ._schemas import AuthenticatedSession, Credential
-from ._settings import SUPPORTED_ALGORITHMS, BetterAuthSettings
+from .._jwk_keys import b64url_decode, loads_object, normalize_algorithm
+from .._jwks import JWKSVerifier
+from .._runtime import BetterAuth
+from .._schemas import AuthenticatedSession, Credential
+from .._settings import SUPPORTED_ALGORITHMS, BetterAuthSettings
+from .lines import Checks
 
-__all__ = ["Checks", "run_checks"]
-
-
-@dataclass
-class Checks:
-    """The lines printed so far and whether any failed."""
-
-    write: Callable[[str], None] = print
-    failed: bool = False
-
-    def line(self, status: str, name: str, detail: str) -> None:
-        """Print ``status name: detail``; ``FAIL`` makes the command exit 1."""
-        self.failed = self.failed or status == "FAIL"
-        self.write(f"{status:<4} {name}: {detail}")
-
-
-def _error_text(exc: BaseException, password: str | None) -> str:
-    """The driver's own error (not SQLAlchemy's wrapper), one line, password removed."""
-    cause = exc.__cause__ if isinstance(exc, BetterAuthError) and exc.__cause__ else exc
-    detail = driver_error(cause)
-    return detail.replace(password, "***") if password else detail
-
-
-def _shown_database(url: str) -> str:
-    """The database URL with its password as ``***``."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "the database URL (unreadable)"
+__all__ = ["check_claims", "check_jwks", "check_jwt", "check_session_token"]
 
 
 def _shown_url(url: str) -> str:
@@ -68,61 +33,7 @@ def _shown_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
-def _naming(settings: BetterAuthSettings) -> str:
-    naming = settings.naming
-    parts = [
-        "plural tables" if naming.use_plural else "singular tables",
-        f"{naming.column_case} columns",
-        f"{naming.id_type} ids",
-    ]
-    if naming.model_names:
-        parts.append(f"model names {dict(naming.model_names)}")
-    if naming.field_names:
-        parts.append("field names set")
-    return ", ".join(parts)
-
-
-async def _database(checks: Checks, auth: BetterAuth) -> bool:
-    url = auth.engine.url
-    shown = url.render_as_string(hide_password=True)
-    started = time.perf_counter()
-    try:
-        await auth.check_database()
-    except (DatabaseUnavailableError, SQLAlchemyError, OSError) as exc:
-        checks.line("FAIL", "database", f"{shown}: {_error_text(exc, url.password)}")
-        return False
-    elapsed = (time.perf_counter() - started) * 1000
-    checks.line("ok", "database", f"{shown} answers ({elapsed:.0f} ms)")
-    return True
-
-
-async def _schema(checks: Checks, auth: BetterAuth) -> bool:
-    try:
-        async with auth.engine.connect() as connection:
-            report: SchemaReport = await check_schema(
-                connection,
-                auth.models.naming,
-                sqlite_dates=getattr(auth.settings, "sqlite_dates", None),
-            )
-    except SQLAlchemyError as exc:
-        checks.line("FAIL", "schema", _error_text(exc, auth.engine.url.password))
-        return False
-    except ValueError as exc:  # neither PostgreSQL nor SQLite
-        checks.line("skip", "schema", str(exc))
-        return False
-    if not report.ok:
-        checks.line("FAIL", "schema", report.message())
-        return False
-    off = (
-        ""
-        if auth.settings.schema_check
-        else " (BETTER_AUTH_SCHEMA_CHECK=false: start skips this)"
-    )
-    checks.line("ok", "schema", f"matches the settings: {report.summary()}{off}")
-    return True
-
-
-async def _jwks(checks: Checks, settings: BetterAuthSettings) -> None:
+async def check_jwks(checks: Checks, settings: BetterAuthSettings) -> None:
     """Every key the JWKS publishes, then which of them ``jwt_algorithms`` lets verify."""
     url = _shown_url(settings.resolved_jwks_url)
     every = settings.model_copy(update={"jwt_algorithms": SUPPORTED_ALGORITHMS})
@@ -157,7 +68,7 @@ async def _jwks(checks: Checks, settings: BetterAuthSettings) -> None:
         )
 
 
-def _claims_needed(checks: Checks, settings: BetterAuthSettings) -> None:
+def check_claims(checks: Checks, settings: BetterAuthSettings) -> None:
     audiences = " or ".join(f'"{a}"' for a in sorted(settings.expected_audiences))
     source = (
         "BETTER_AUTH_ISSUER" if settings.issuer else "the origin of BETTER_AUTH_URL"
@@ -200,7 +111,9 @@ def _why(error: BetterAuthError, token: str, settings: BetterAuthSettings) -> st
     return error.message
 
 
-async def _jwt(checks: Checks, auth: BetterAuth, token: str, database: bool) -> None:
+async def check_jwt(
+    checks: Checks, auth: BetterAuth, token: str, database: bool
+) -> None:
     try:
         claims = await auth.verifier.verify(token)
     except (AuthenticationError, UpstreamUnavailableError) as error:
@@ -217,7 +130,7 @@ async def _jwt(checks: Checks, auth: BetterAuth, token: str, database: bool) -> 
     await _identity(checks, database, lambda: auth.authenticator.from_jwt(token))
 
 
-async def _session_token(
+async def check_session_token(
     checks: Checks, auth: BetterAuth, value: str, *, cookie: bool, database: bool
 ) -> None:
     name = "cookie" if cookie else "token"
@@ -283,52 +196,3 @@ async def _identity(
     if session is not None:
         detail += f", session {session.id} expires {session.expires_at.isoformat()}"
     checks.line("ok", "session", detail)
-
-
-async def run_checks(
-    *,
-    token: str | None = None,
-    cookie: str | None = None,
-    write: Callable[[str], None] = print,
-) -> bool:
-    """Run every check, printing one line each; True when none failed."""
-    checks = Checks(write)
-    try:
-        settings = BetterAuthSettings.load()
-    except ConfigurationError as error:
-        checks.line("FAIL", "settings", error.message)
-        return False
-    checks.line(
-        "ok",
-        "settings",
-        f"BETTER_AUTH_URL={settings.origin}, {_naming(settings)}",
-    )
-    try:
-        auth = BetterAuth(settings)
-    except (SQLAlchemyError, ImportError) as exc:  # no such driver, or not an async one
-        shown = _shown_database(settings.sqlalchemy_url)
-        checks.line("FAIL", "database", f"{shown}: {driver_error(exc)}")
-        checks.line("skip", "schema", "needs the database")
-        await _jwks(checks, settings)
-        _claims_needed(checks, settings)
-        for name, value in (("token", token), ("cookie", cookie)):
-            if value is not None:
-                checks.line("skip", name, "needs a database engine")
-        return False
-    try:
-        database = await _database(checks, auth)
-        schema = database and await _schema(checks, auth)
-        if not database:
-            checks.line("skip", "schema", "needs the database")
-        await _jwks(checks, settings)
-        _claims_needed(checks, settings)
-        if token is not None:
-            if _cookies.looks_like_jwt(token):
-                await _jwt(checks, auth, token, schema)
-            else:
-                await _session_token(checks, auth, token, cookie=False, database=schema)
-        if cookie is not None:
-            await _session_token(checks, auth, cookie, cookie=True, database=schema)
-    finally:
-        await auth.close()
-    return not checks.failed
