@@ -5,6 +5,15 @@ settings, errors and helpers below are the public API. Submodules ``models`` and
 ``testing`` are public too; every name starting with ``_`` is private.
 """
 
+from ._admin.schemas import (
+    BanRequest,
+    RevokedSessions,
+    RoleUpdate,
+    SessionList,
+    UserList,
+    UserSession,
+    UserUpdate,
+)
 from ._dependencies import (
     AdminUser,
     BetterAuthDep,
@@ -57,17 +66,10 @@ from ._schemas import (
     AccountList,
     AuthenticatedSession,
     AuthenticatedUser,
-    BanRequest,
     ErrorDetail,
     ErrorResponse,
     HealthStatus,
-    RevokedSessions,
-    RoleUpdate,
     SessionInfo,
-    SessionList,
-    UserList,
-    UserSession,
-    UserUpdate,
 )
 from ._settings import BetterAuthSettings
 

@@ -24,10 +24,10 @@ from fastapi_better_auth import (
     ConflictError,
     RequestLoggingMiddleware,
 )
-from fastapi_better_auth._admin_users import set_role
+from fastapi_better_auth._admin.schemas import RoleUpdate
+from fastapi_better_auth._admin.writes import set_role
 from fastapi_better_auth._indexes import create_indexes
 from fastapi_better_auth._policy import count_admins, parse_roles
-from fastapi_better_auth._schemas import RoleUpdate
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import User, get_models
 from fastapi_better_auth.testing import (
