@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from fastapi_better_auth import AuthenticatedUser
 from fastapi_better_auth._admin.cursor import Cursor, InvalidCursorError
 from fastapi_better_auth._admin.listing import UserQuery
 from fastapi_better_auth._admin.schemas import SortDirection, UserSortField
-from fastapi_better_auth.testing import make_user
 
 MOMENT = datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=timezone.utc)
 
@@ -47,7 +47,9 @@ def test_cursor_encode_decode_round_trips_every_sort(
 
 
 def test_cursor_after_is_the_row_position_in_the_query_order() -> None:
-    row = make_user(id="u-9", email="zed@example.com", role=None)
+    row = AuthenticatedUser(
+        id="u-9", email="zed@example.com", name="Zed", email_verified=True
+    )
     query = UserQuery(limit=10, sort_by="email", sort_direction="desc")
     assert Cursor.after(row, query) == Cursor("email", "desc", row.email, "u-9")
 

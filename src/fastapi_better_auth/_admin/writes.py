@@ -35,6 +35,7 @@ DEFAULT_BAN_REASON = "No reason"
 async def _write(
     db: AsyncSession, models: BetterAuthModels, user_id: str, values: dict[Any, Any]
 ) -> AuthenticatedUser:
+    """The user after ``values`` were written; an id that cannot exist is no query, a 404."""
     if not models.naming.valid_id(user_id):
         raise UserNotFoundError()
     user = models.user
