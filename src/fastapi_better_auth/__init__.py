@@ -82,10 +82,7 @@ __all__ = [
 #: Names 0.1 exported here and 0.2 moved: still importable, with a DeprecationWarning that
 #: says where they went, until 0.3. ``(module, advice)`` per name.
 _ERRORS = ("errors", "import it from fastapi_better_auth.errors")
-_BODY = (
-    "_schemas",
-    "route bodies are described by the OpenAPI document; define your own model",
-)
+_BODY = "route bodies are described by the OpenAPI document; define your own model"
 _MOVED: dict[str, tuple[str, str]] = {
     **dict.fromkeys(
         (
@@ -111,12 +108,12 @@ _MOVED: dict[str, tuple[str, str]] = {
         _ERRORS,
     ),
     **dict.fromkeys(
+        ("AccountInfo", "AccountList", "ErrorDetail", "HealthStatus"),
+        ("_schemas", _BODY),
+    ),
+    **dict.fromkeys(
         (
-            "AccountInfo",
-            "AccountList",
             "BanRequest",
-            "ErrorDetail",
-            "HealthStatus",
             "RevokedSessions",
             "RoleUpdate",
             "SessionList",
@@ -124,7 +121,7 @@ _MOVED: dict[str, tuple[str, str]] = {
             "UserSession",
             "UserUpdate",
         ),
-        _BODY,
+        ("_admin.schemas", _BODY),
     ),
     "JSONFormatter": ("_logging", "configure_logging() installs it"),
     "cors_options": ("_middleware", "use add_cors(app)"),

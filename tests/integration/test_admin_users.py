@@ -20,10 +20,10 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from fastapi_better_auth import BetterAuthSettings, RequestLoggingMiddleware
-from fastapi_better_auth._admin_users import set_role
+from fastapi_better_auth._admin.schemas import RoleUpdate
+from fastapi_better_auth._admin.writes import set_role
 from fastapi_better_auth._policy import count_admins, parse_roles
 from fastapi_better_auth._schema.indexes import create_indexes
-from fastapi_better_auth._schemas import RoleUpdate
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.errors import ConflictError
 from fastapi_better_auth.models import User, get_models

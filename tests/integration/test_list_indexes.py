@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fastapi_better_auth import BetterAuthSettings, SchemaNaming
 from fastapi_better_auth.__main__ import main
-from fastapi_better_auth._admin_users import (
-    Cursor,
+from fastapi_better_auth._admin.cursor import Cursor
+from fastapi_better_auth._admin.listing import (
     UserQuery,
     count_statement,
     page_statement,

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
-from .._admin import audited
+from .._admin.audit import audited
 from .._dependencies import to_http_exception
 from .._errors import BetterAuthError, UserNotFoundError
 from .._policy import is_admin

@@ -1,18 +1,27 @@
-"""Path and query parameter types shared by the routers: ids and text PostgreSQL can store.
+"""The admin routes' path and query parameters: their types, and the checks a type cannot make.
 
 PostgreSQL's ``text`` cannot hold a NUL character and ``OFFSET`` is a 64-bit integer; these
-types turn such input into FastAPI's 422 before it reaches the database.
+types turn such input into FastAPI's 422 before it reaches the database. The page size's
+bound is a setting and a cursor must decode for the requested sort, so those two are checked
+by functions here, which answer the same 422 naming the parameter.
 """
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
+from fastapi.exceptions import RequestValidationError
+
+from .._admin.cursor import Cursor, InvalidCursorError
+from .._admin.schemas import SortDirection, UserSortField
+from .._naming import SchemaNaming
 
 NO_NUL = r"^[^\x00]*$"
 MAX_OFFSET = 2**63 - 1
 #: A list cursor: unpadded base64url, long enough for a 256-character sort value and an id.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 MAX_CURSOR = 2048
+#: ``limit`` when the request sends none (capped by ``settings.max_page_size``).
+DEFAULT_PAGE_SIZE = 50
 
 UserId = Annotated[
     str,
@@ -32,3 +41,85 @@ SessionId = Annotated[
         description="A Better-Auth session id.",
     ),
 ]
+PageLimit = Annotated[
+    int | None,
+    Query(ge=1, description="Page size; default 50, at most `max_page_size`."),
+]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=256,
+        pattern=NO_NUL,
+        description="Case-insensitive, anywhere in email or name.",
+    ),
+]
+RoleFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        description="Users holding this one role.",
+    ),
+]
+BannedFilter = Annotated[
+    bool | None, Query(description="Banned now (an expired ban is none).")
+]
+CursorText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_CURSOR,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page: the page after it, in the "
+        "same sort (not with `offset`).",
+    ),
+]
+
+
+def page_size(limit: int | None, maximum: int) -> int:
+    """The page size asked for (or the default), or FastAPI's 422 when above ``maximum``."""
+    size = min(DEFAULT_PAGE_SIZE, maximum) if limit is None else limit
+    if size > maximum:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "less_than_equal",
+                    "loc": ("query", "limit"),
+                    "msg": f"Input should be less than or equal to {maximum}",
+                    "input": limit,
+                    "ctx": {"le": maximum},
+                }
+            ]
+        )
+    return size
+
+
+def decode_cursor(
+    text: str,
+    sort_by: UserSortField,
+    sort_direction: SortDirection,
+    offset: int,
+    naming: SchemaNaming,
+) -> Cursor:
+    """The decoded ``cursor``, or FastAPI's 422 (``loc: ["query", "cursor"]``) naming why."""
+    try:
+        if offset:
+            raise InvalidCursorError("Send either cursor or offset, not both.")
+        position = Cursor.decode(text, sort_by, sort_direction)
+        if not naming.valid_id(position.id):
+            raise InvalidCursorError("Not a cursor returned by this API.")
+    except InvalidCursorError as error:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "cursor"),
+                    "msg": str(error),
+                    "input": text,
+                }
+            ]
+        ) from error
+    return position

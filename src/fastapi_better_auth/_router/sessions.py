@@ -6,9 +6,10 @@ names another user gets 404, and a session id of another user is a 404, never re
 
 from fastapi import APIRouter, Request
 
-from .. import _admin_sessions, _admin_users
+from .._admin import listing
+from .._admin import sessions as admin_sessions
+from .._admin.schemas import RevokedSessions, SessionList
 from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentSession
-from .._schemas import RevokedSessions, SessionList
 from .._types import utcnow
 from ._access import admin_action, error_responses, require_admin_or_self
 from ._params import SessionId, UserId
@@ -36,8 +37,8 @@ async def list_sessions(
     with admin_action(request, "sessions.list", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.session() as db:
-            await _admin_users.get_user(db, auth.models, user_id)
-            sessions = await _admin_sessions.list_sessions(
+            await listing.get_user(db, auth.models, user_id)
+            sessions = await admin_sessions.list_sessions(
                 db,
                 auth.models,
                 user_id,
@@ -62,8 +63,8 @@ async def revoke_all_sessions(
     with admin_action(request, "sessions.revoke_all", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
-            await _admin_users.get_user(db, auth.models, user_id)
-            revoked = await _admin_sessions.revoke_all(
+            await listing.get_user(db, auth.models, user_id)
+            revoked = await admin_sessions.revoke_all(
                 db, auth.models, user_id, auth.session_store
             )
         return RevokedSessions(revoked=revoked)
@@ -87,8 +88,8 @@ async def revoke_session(
     with admin_action(request, "sessions.revoke", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
-            await _admin_users.get_user(db, auth.models, user_id)
-            await _admin_sessions.revoke(
+            await listing.get_user(db, auth.models, user_id)
+            await admin_sessions.revoke(
                 db, auth.models, user_id, session_id, auth.session_store
             )
         return RevokedSessions(revoked=1)

@@ -6,21 +6,10 @@ before looking at the id. Every call is an audit event on ``fastapi_better_auth.
 every write is one transaction and clears the freshness cache of this process.
 """
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import RequestValidationError
-
-from .. import _admin_users
-from .._dependencies import (
-    AUTH_RESPONSES,
-    BetterAuthDep,
-    CurrentUser,
-)
-from .._naming import SchemaNaming
-from .._policy import check_admin
-from .._schemas import (
-    AuthenticatedUser,
+from .._admin import listing, writes
+from .._admin.schemas import (
     BanRequest,
     RoleUpdate,
     SortDirection,
@@ -28,14 +17,23 @@ from .._schemas import (
     UserSortField,
     UserUpdate,
 )
+from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentUser
+from .._policy import check_admin
+from .._schemas import AuthenticatedUser
 from .._types import utcnow
 from ._access import admin_action, error_responses, require_admin_or_self
-from ._params import CURSOR_PATTERN, MAX_CURSOR, MAX_OFFSET, NO_NUL, UserId
+from ._params import (
+    BannedFilter,
+    CursorText,
+    Offset,
+    PageLimit,
+    RoleFilter,
+    Search,
+    UserId,
+    decode_cursor,
+    page_size,
+)
 from ._route import BetterAuthRoute
-
-#: ``limit`` when the request sends none (capped by ``settings.max_page_size``).
-DEFAULT_PAGE_SIZE = 50
-
 
 router = APIRouter(
     prefix="/users", responses=AUTH_RESPONSES, route_class=BetterAuthRoute
@@ -54,69 +52,26 @@ async def list_users(
     request: Request,
     actor: CurrentUser,
     auth: BetterAuthDep,
-    limit: Annotated[
-        int | None,
-        Query(ge=1, description="Page size; default 50, at most `max_page_size`."),
-    ] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    search: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=256,
-            pattern=NO_NUL,
-            description="Case-insensitive, anywhere in email or name.",
-        ),
-    ] = None,
-    role: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=64,
-            pattern=NO_NUL,
-            description="Users holding this one role.",
-        ),
-    ] = None,
-    banned: Annotated[
-        bool | None, Query(description="Banned now (an expired ban is none).")
-    ] = None,
+    limit: PageLimit = None,
+    offset: Offset = 0,
+    search: Search = None,
+    role: RoleFilter = None,
+    banned: BannedFilter = None,
     email_verified: bool | None = None,
     sort_by: UserSortField = "created_at",
     sort_direction: SortDirection = "asc",
-    cursor: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=MAX_CURSOR,
-            pattern=CURSOR_PATTERN,
-            description="`next_cursor` of the previous page: the page after it, in the "
-            "same sort (not with `offset`).",
-        ),
-    ] = None,
+    cursor: CursorText = None,
 ) -> UserList:
     """A page of users, with the number of matches in all; ties are broken by id."""
     with admin_action(request, "users.list", actor.id, None):
         check_admin(actor, auth.settings)
-        maximum = auth.settings.max_page_size
-        size = min(DEFAULT_PAGE_SIZE, maximum) if limit is None else limit
-        if size > maximum:
-            raise RequestValidationError(
-                [
-                    {
-                        "type": "less_than_equal",
-                        "loc": ("query", "limit"),
-                        "msg": f"Input should be less than or equal to {maximum}",
-                        "input": limit,
-                        "ctx": {"le": maximum},
-                    }
-                ]
-            )
+        size = page_size(limit, auth.settings.max_page_size)
         position = None
         if cursor is not None:
-            position = _cursor(
+            position = decode_cursor(
                 cursor, sort_by, sort_direction, offset, auth.models.naming
             )
-        query = _admin_users.UserQuery(
+        query = listing.UserQuery(
             limit=size,
             offset=offset,
             search=search,
@@ -130,9 +85,7 @@ async def list_users(
         now = utcnow()
         # read-only: autocommit on the read pool, no ping nor BEGIN/ROLLBACK round trips
         page = await auth.read(
-            lambda db: _admin_users.list_users(
-                db, auth.models, auth.settings, query, now
-            )
+            lambda db: listing.list_users(db, auth.models, auth.settings, query, now)
         )
         return UserList(
             users=page.users,
@@ -141,36 +94,6 @@ async def list_users(
             offset=offset,
             next_cursor=page.next_cursor,
         )
-
-
-def _cursor(
-    text: str,
-    sort_by: UserSortField,
-    sort_direction: SortDirection,
-    offset: int,
-    naming: SchemaNaming,
-) -> _admin_users.Cursor:
-    """The decoded ``cursor``, or FastAPI's 422 (``loc: ["query", "cursor"]``) naming why."""
-    try:
-        if offset:
-            raise _admin_users.InvalidCursorError(
-                "Send either cursor or offset, not both."
-            )
-        position = _admin_users.Cursor.decode(text, sort_by, sort_direction)
-        if not naming.valid_id(position.id):
-            raise _admin_users.InvalidCursorError("Not a cursor returned by this API.")
-    except _admin_users.InvalidCursorError as error:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "cursor"),
-                    "msg": str(error),
-                    "input": text,
-                }
-            ]
-        ) from error
-    return position
 
 
 @router.get(
@@ -186,7 +109,7 @@ async def get_user(
     with admin_action(request, "users.get", actor.id, user_id):
         require_admin_or_self(actor, auth, user_id)
         async with auth.session() as db:
-            return await _admin_users.get_user(db, auth.models, user_id)
+            return await listing.get_user(db, auth.models, user_id)
 
 
 @router.patch(
@@ -210,7 +133,7 @@ async def update_user(
     with admin_action(request, "users.update", actor.id, user_id):
         as_admin = require_admin_or_self(actor, auth, user_id)
         async with auth.transaction() as db:
-            updated = await _admin_users.update_user(
+            updated = await writes.update_user(
                 db,
                 auth.models,
                 user_id,
@@ -239,7 +162,7 @@ async def set_role(
     with admin_action(request, "users.set_role", actor.id, user_id):
         check_admin(actor, auth.settings)
         async with auth.transaction() as db:
-            updated = await _admin_users.set_role(
+            updated = await writes.set_role(
                 db,
                 auth.models,
                 auth.settings,
@@ -272,7 +195,7 @@ async def ban_user(
     with admin_action(request, "users.ban", actor.id, user_id):
         check_admin(actor, auth.settings)
         async with auth.transaction() as db:
-            banned = await _admin_users.ban_user(
+            banned = await writes.ban_user(
                 db,
                 auth.models,
                 auth.settings,
@@ -298,7 +221,7 @@ async def unban_user(
     with admin_action(request, "users.unban", actor.id, user_id):
         check_admin(actor, auth.settings)
         async with auth.transaction() as db:
-            unbanned = await _admin_users.unban_user(
+            unbanned = await writes.unban_user(
                 db, auth.models, user_id, utcnow(), store=auth.session_store
             )
         return unbanned

@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._errors import NotFoundError
-from ._schemas import UserSession
-from ._secondary import SessionStore
-from ._store import session_columns, session_info
-from .models import BetterAuthModels
+from .._errors import NotFoundError
+from .._secondary import SessionStore
+from .._store import session_columns, session_info
+from ..models import BetterAuthModels
+from .schemas import UserSession
 
 
 async def list_sessions(

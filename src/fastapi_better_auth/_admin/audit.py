@@ -1,7 +1,7 @@
-"""The admin API's audit trail and text matching (its role and ban rules live in ``_policy``).
+"""The admin API's audit trail: one log record per admin action, with its outcome.
 
-Framework-free (no FastAPI), through mapped attributes only, so it runs from a worker or a CLI
-and under every naming. ``_admin_users`` and ``_admin_sessions`` build on it.
+Framework-free (no FastAPI), so an action run from a worker or a CLI is audited the same way
+as one run through the routes, which wrap every call in :func:`audited`.
 """
 
 import logging
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ._errors import (
+from .._errors import (
     BetterAuthError,
     ConflictError,
     InvalidRequestError,
@@ -62,8 +62,3 @@ def audited(
         audit(action, actor, target, "error", reason=type(error).__name__, **context)
         raise
     audit(action, actor, target, "success", **context)
-
-
-def escape_like(text: str) -> str:
-    """``text`` as a literal inside a ``LIKE … ESCAPE '/'`` pattern."""
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
