@@ -14,6 +14,7 @@ from .._settings import BetterAuthSettings
 from .._user_fields import UserFields
 from . import auth as auth_routes
 from . import health, sessions, users
+from ._prefix import PrefixRouter
 from ._warmup import warm_up
 
 TAG = "better-auth"
@@ -36,7 +37,8 @@ def better_auth_router(
     Args:
         settings: settings to use instead of reading ``BETTER_AUTH_*`` at startup.
         auth: a runtime you built (for example to share your engine); you own its lifetime.
-        prefix: where the routes are mounted.
+        prefix: where the routes are mounted; a path that does not contain it is ruled
+            out with one string test before any of the library's routes is tried.
         admin: include ``/users`` and ``/users/{id}/sessions`` (user administration,
             profile and session management); ``False`` leaves them out.
         user_model: your subclass of :class:`AuthenticatedUser` declaring Better-Auth user
@@ -68,7 +70,8 @@ def better_auth_router(
             warm_up(app)
             yield {STATE_KEY: runtime}
 
-    router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
+    # one prefix test before our routes are tried (see _prefix): other routes pay nothing
+    router = PrefixRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
     router.include_router(health.router)
     router.include_router(auth_routes.build(documented))
     if admin:
