@@ -17,6 +17,7 @@ from starlette.routing import Match
 from fastapi_better_auth import (
     AuthenticatedUser,
     BetterAuthSettings,
+    ConfigurationError,
     better_auth_router,
     current_user,
 )
@@ -179,7 +180,12 @@ def test_dependency_overrides_reach_the_library_routes() -> None:
 
 @pytest.mark.parametrize(
     ("prefix", "path"),
-    [("", "/health"), ("/t/{tenant}", "/t/acme/health"), ("/x", "/x/health")],
+    [
+        ("", "/health"),
+        ("/", "/health"),
+        ("/t/{tenant}", "/t/acme/health"),
+        ("/x", "/x/health"),
+    ],
 )
 def test_any_prefix_still_routes(prefix: str, path: str) -> None:
     app = FastAPI()
@@ -188,6 +194,12 @@ def test_any_prefix_still_routes(prefix: str, path: str) -> None:
     with TestClient(app) as client:
         assert client.get(path).json() == {"status": "ok"}
         assert client.get("/ping").status_code == 200
+
+
+@pytest.mark.parametrize("prefix", ["api", "/api/", "//"])
+def test_a_malformed_prefix_is_a_configuration_error(prefix: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"better_auth_router\(prefix="):
+        _router(prefix=prefix)
 
 
 def test_an_outer_prefix_and_a_root_path_still_route() -> None:

@@ -37,8 +37,9 @@ def better_auth_router(
     Args:
         settings: settings to use instead of reading ``BETTER_AUTH_*`` at startup.
         auth: a runtime you built (for example to share your engine); you own its lifetime.
-        prefix: where the routes are mounted; a path that does not contain it is ruled
-            out with one string test before any of the library's routes is tried.
+        prefix: where the routes are mounted (``""`` or ``"/"``: at the root); a path that
+            does not contain it is ruled out with one string test before any of the
+            library's routes is tried.
         admin: include ``/users`` and ``/users/{id}/sessions`` (user administration,
             profile and session management); ``False`` leaves them out.
         user_model: your subclass of :class:`AuthenticatedUser` declaring Better-Auth user
@@ -46,9 +47,16 @@ def better_auth_router(
             ``/auth/me`` return it. With ``auth=``, give it to :class:`BetterAuth` instead.
 
     Raises:
-        ConfigurationError: ``user_model`` differs from the one ``auth`` was built with; (at
+        ConfigurationError: ``prefix`` does not start with ``/`` or ends with one;
+            ``user_model`` differs from the one ``auth`` was built with; (at
             startup) a setting is missing or invalid, or a declared column is missing.
     """
+    prefix = "" if prefix == "/" else prefix
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise ConfigurationError(
+            f"better_auth_router(prefix={prefix!r}): a prefix starts with '/' and does not "
+            "end with one, e.g. '/api/v1' (or '' for the root)"
+        )
     documented = user_model or AuthenticatedUser  # the class /auth/me shows in OpenAPI
     if auth is not None:
         if user_model is not None and user_model is not auth.user_fields.model:
