@@ -44,8 +44,10 @@ def checkout(rev: str) -> Iterator[tuple[str, Path]]:
 
 
 def _git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
 
 
 def old_servers(
