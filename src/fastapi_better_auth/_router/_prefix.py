@@ -2,8 +2,8 @@
 
 A router matches its routes in order, so every request for a route the app declares after
 ``app.include_router(better_auth_router())`` is first tried against each of ours (about 60 µs
-on FastAPI 0.165, a quarter of a bare route's requests/s). FastAPI 0.16x keeps an included router
-as one route that asks the router's public :meth:`APIRouter.matches`;
+on FastAPI 0.165, a quarter of a bare route's requests/s). FastAPI since 0.137 keeps an included
+router as one route that asks the router's public :meth:`APIRouter.matches`;
 :class:`PrefixRouter` answers "no" there after one substring test of the request path, before
 any of our routes is tried. Everything else (OpenAPI, ``url_for``, ``dependency_overrides``, the
 lifespan, 404/405 under the prefix) is FastAPI's own, untouched.
@@ -14,7 +14,7 @@ The test is "the path contains the prefix's fixed part" (the text before its fir
 fixed part (``""``, or ``"/{tenant}"``) cannot rule anything out: then every path goes on to our
 routes, as with a plain ``APIRouter``.
 
-FastAPI before 0.16x copies an included router's routes one by one into the app's route list,
+FastAPI before 0.137 copies an included router's routes one by one into the app's route list,
 which is also the list its OpenAPI generator reads: no public hook can put one test in front of
 them there, so :meth:`PrefixRouter.matches` is never called and those versions route as before.
 """
