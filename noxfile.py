@@ -134,6 +134,33 @@ def tests(session: nox.Session) -> None:
     )
 
 
+FASTAPI_LOWEST = next(
+    dep.split(">=")[1].split(",")[0].strip()
+    for dep in PYPROJECT["project"]["dependencies"]
+    if dep.startswith("fastapi>=")
+)
+
+
+@nox.session(default=False)
+@nox.parametrize(
+    ("python", "fastapi"), [(PYTHONS[0], FASTAPI_LOWEST), (LATEST, "latest")]
+)
+def fastapi_versions(session: nox.Session, fastapi: str) -> None:
+    """Unit tests and the router's integration tests on the oldest and newest FastAPI allowed (opt-in)."""
+    ensure_postgres(session)
+    pin = "fastapi" if fastapi == "latest" else f"fastapi=={fastapi}"
+    session.install(".[postgres,sqlite]", *_group("tests"))
+    session.install("--upgrade", pin)
+    session.run("python", "-c", "import fastapi; print('FastAPI', fastapi.__version__)")
+    session.run(
+        "pytest", "tests/unit", "tests/integration/test_router_prefix.py",
+        "tests/integration/test_warmup.py", "tests/integration/test_health.py",
+        "tests/integration/test_auth.py",
+        # an old Starlette's test client imports an alias newer anyio deprecates
+        "-W", "ignore::DeprecationWarning", *session.posargs,
+    )  # fmt: skip
+
+
 @nox.session(python=LATEST)
 def interop(session: nox.Session) -> None:
     """Against a real Better-Auth 1.7.25 server (Node) on PostgreSQL and SQLite, on loopback."""

@@ -1,8 +1,10 @@
-"""``python -m bench [--quick] [--only micro,fetches,startup,macro,admin]``: run, print, save.
+"""``python -m bench [--quick] [--only micro,fetches,startup,macro,admin] [--compare REV]``.
 
-Writes ``bench/results/latest.md`` (the tables of docs/performance.md) and one JSON per section.
-``--quick`` (or ``BENCH_QUICK=1``) is the CI smoke mode: under a minute, fewer and shorter rounds,
-5 000 users, no other libraries.
+Runs, prints and saves: ``bench/results/latest.md`` (the tables of docs/performance.md) and one
+JSON per section. ``--quick`` (or ``BENCH_QUICK=1``) is the CI smoke mode: under a minute, fewer
+and shorter rounds, 5 000 users, no other libraries. ``--compare REV`` runs the library's macro
+rows and the first request for this tree and for git revision REV interleaved in one run, and
+prints new ÷ old per row (alone, unless ``--only`` names other sections too).
 """
 
 import argparse
@@ -13,7 +15,7 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-SECTIONS = ("micro", "fetches", "startup", "macro", "admin")
+SECTIONS = ("micro", "fetches", "startup", "macro", "admin", "compare")
 
 
 def _machine() -> str:
@@ -35,8 +37,9 @@ def _machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="CI smoke mode (< 60 s)")
+    parser.add_argument("--only", help="comma-separated sections (default: all)")
     parser.add_argument(
-        "--only", default=",".join(SECTIONS), help="comma-separated sections"
+        "--compare", metavar="REV", help="git revision to compare this tree with"
     )
     parser.add_argument(
         "--no-peers", action="store_true", help="skip the other libraries"
@@ -44,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         os.environ["BENCH_QUICK"] = "1"
-    only = set(args.only.split(","))
+    default = {"compare"} if args.compare else set(SECTIONS) - {"compare"}
+    only = set(args.only.split(",")) if args.only else default
     if unknown := only - set(SECTIONS):
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    if "compare" in only and not args.compare:
+        parser.error("the compare section needs --compare REV")
 
     from . import _util
 
@@ -57,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         parts += _micro()
     if "fetches" in only and not {"macro"} & only:
         parts += _fetches(None)
-    if only & {"startup", "macro", "admin"}:
-        parts += _servers(only, peers=not args.no_peers)
+    if only & {"startup", "macro", "admin", "compare"}:
+        parts += _servers(only, peers=not args.no_peers, rev=args.compare)
     parts.append(f"Total time: {time.time() - started:.0f} s.")
     text = "\n\n".join(parts) + "\n"
     _util.RESULTS.mkdir(parents=True, exist_ok=True)
@@ -93,10 +99,10 @@ def _fetches(macro_fetches: dict[str, int] | None) -> list[str]:
     return ["### JWKS fetches", fetches.render(results, macro_fetches)]
 
 
-def _servers(only: set[str], peers: bool) -> list[str]:
+def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
     from fastapi_better_auth.testing import TokenIssuer
 
-    from . import _util, admin, macro, startup
+    from . import _util, admin, compare, macro, startup
     from . import peers as peer_env
     from ._server import Server, wrk_available
     from .dbseed import seeded_database
@@ -127,24 +133,34 @@ def _servers(only: set[str], peers: bool) -> list[str]:
                 startup.render(result),
             ]
 
-        if not only & {"macro", "admin"}:
+        if not only & {"macro", "admin", "compare"}:
             return parts
         if not wrk_available():
             return [
                 *parts,
                 "wrk is not installed (`apt-get install -y wrk`): no HTTP benchmarks.",
             ]
-        base_env = {"BENCH_ORIGIN": origin, "BENCH_DB_URL": db.url, "BENCH_DSN": db.dsn}
+        base_env = {"BENCH_ORIGIN": origin, "BENCH_DB_URL": db.url}
+        if only & {"macro", "admin"}:  # the raw references' pools (not compared)
+            base_env["BENCH_DSN"] = db.dsn
+        modes = ("never", "always") if quick else ("never", "cached", "always")
         servers = {
             mode: Server(
                 f"ours-{mode}",
                 "bench.apps:create_app",
                 {**base_env, "BENCH_FRESHNESS": mode},
             )
-            for mode in (
-                ("never", "always") if quick else ("never", "cached", "always")
-            )
+            for mode in modes
         }
+        if "macro" in only:  # the floor: /ping in an app without the library
+            servers["bare"] = Server("bare", "bench.apps:create_bare_app", base_env)
+        old: dict[str, Any] = {}
+        if "compare" in only:
+            assert rev is not None
+            commit, old_root = stack.enter_context(compare.checkout(rev))
+            # the same environment as ours: no raw-reference pools on either side
+            old_env = {k: v for k, v in base_env.items() if k != "BENCH_DSN"}
+            old = compare.old_servers(old_root, commit, old_env, modes)
         peer_python, peer_note = (None, "skipped (--no-peers, or --quick)")
         if peers and not quick and "macro" in only:
             peer_python, peer_note = peer_env.python(create=not quick)
@@ -152,15 +168,32 @@ def _servers(only: set[str], peers: bool) -> list[str]:
             for peer in ("bridge",) if quick else ("bridge", "betterauth"):
                 servers[peer] = Server(peer, "bench.peer_apps:create_app",
                                        {**base_env, "BENCH_PEER": peer}, python=peer_python)  # fmt: skip
-        _log(f"servers: {', '.join(servers)}")
-        for server in servers.values():
+        every = [*servers.values(), *old.values()]
+        _log(f"servers: {', '.join(s.name for s in every)}")
+        for server in every:
             stack.callback(server.stop)
             server.spawn()
-        for server in servers.values():
+        for server in every:
             server.wait_ready()
 
+        scenarios = macro.scenarios(servers, repeated, many, pool, distinct)
         if "macro" in only:
-            parts += _macro(servers, repeated, many, pool, issuer, peer_note, distinct)
+            parts += _macro(scenarios, len(servers), issuer, peer_note)
+        if "compare" in only:
+            _log(f"compare with {commit}")
+            pairs = compare.interleave(scenarios, old)
+            samples = compare.run(pairs)
+            token = repeated.path.read_text().split()[0]
+            first = compare.first_requests(origin, db.url, token, old_root)
+            _util.save(
+                "compare", {"commit": commit, "macro": samples, "startup": first}
+            )
+            rounds, seconds, _ = compare.settings()
+            parts += [
+                f"### This tree ÷ {commit}, interleaved in one run "
+                f"({rounds} rounds × {seconds} s; requests/s medians)",
+                compare.render(commit, {s.key: s.label for s in pairs}, samples, first),
+            ]
         if "admin" in only:
             _log("admin")
             result = admin.run(servers["always"], admin_token, users, db.dsn, db.url)
@@ -172,45 +205,10 @@ def _servers(only: set[str], peers: bool) -> list[str]:
     return parts
 
 
-def _macro(servers: dict[str, Any], repeated: Any, many: Any, pool: Any, issuer: Any,
-           peer_note: str, distinct: int) -> list[str]:  # fmt: skip
+def _macro(scenarios: list[Any], server_count: int, issuer: Any, peer_note: str) -> list[str]:  # fmt: skip
     from . import _server, _util, macro
-    from .macro import Scenario
 
     quick = _util.quick()
-    never, always = servers["never"], servers["always"]
-    scenarios = [
-        Scenario("ping", "`/ping`, unprotected", never, "/ping", None),
-        Scenario("never_rep", "`CurrentUser`, freshness=never, one repeated token", never, "/protected", repeated),
-        Scenario("never_dist", f"`CurrentUser`, freshness=never, {distinct} distinct tokens", never, "/protected", many),
-        Scenario("always_rep", "`CurrentUser`, freshness=always, one repeated token", always, "/protected", repeated),
-        Scenario("me_always", "`/api/v1/auth/me`, freshness=always (200 users)", always, "/api/v1/auth/me", pool),
-        Scenario("raw_me", "reference: verify + raw asyncpg `SELECT` (200 users)", always, "/raw/me", pool),
-    ]  # fmt: skip
-    if not quick:
-        scenarios += [
-            Scenario("pyjwt", "reference: inline PyJWT EdDSA `decode`, one repeated token", never, "/pyjwt", repeated),
-            Scenario("always_dist", f"`CurrentUser`, freshness=always, {distinct} distinct tokens", always, "/protected", many),
-            Scenario("me_never", "`/api/v1/auth/me`, freshness=never (200 users)", never, "/api/v1/auth/me", pool),
-            Scenario("me_cached", "`/api/v1/auth/me`, freshness=cached (200 users)", servers["cached"], "/api/v1/auth/me", pool),
-            Scenario("raw_me_noreset", "reference: verify + raw asyncpg `SELECT`, pool without reset query (200 users)", always, "/raw/me-noreset", pool),
-        ]  # fmt: skip
-    for peer, name in (
-        ("bridge", "fastapi-better-auth-bridge"),
-        ("betterauth", "fastapi-betterauth"),
-    ):
-        if peer in servers:
-            scenarios.append(
-                Scenario(
-                    f"{peer}_rep",
-                    f"{name}, one repeated token",
-                    servers[peer],
-                    "/protected",
-                    repeated,
-                )
-            )
-            if not quick:
-                scenarios.append(Scenario(f"{peer}_dist", f"{name}, {distinct} distinct tokens", servers[peer], "/protected", many))  # fmt: skip
     rounds, seconds, warmup = macro.settings()
     _log(f"macro: {len(scenarios)} scenarios, {rounds} rounds of {seconds} s")
     macro.run_scenarios(
@@ -221,11 +219,14 @@ def _macro(servers: dict[str, Any], repeated: Any, many: Any, pool: Any, issuer:
         scenarios, rounds=rounds, seconds=seconds, warmup=0 if quick else 1
     )
     fetch_totals = {"requests": sum(r["requests"] for runs in samples.values() for r in runs),
-                    "served": issuer.requests - served_before, "servers": len(servers),
+                    "served": issuer.requests - served_before, "servers": server_count,
                     "seconds": time.time() - began}  # fmt: skip
     _util.save("macro", samples)
     labels = {s.key: s.label for s in scenarios}
     comparisons = [
+        ("ping", "bare_ping", "≥ 0.98×", 0.98),
+        ("never_rep", "bare_ping", "", None),
+        ("always_rep", "bare_ping", "", None),
         ("never_rep", "ping", "≥ 0.85×", 0.85),
         ("never_dist", "ping", "≥ 0.45×", 0.45),
         ("pyjwt", "ping", "(issue: 0.40×)", None),

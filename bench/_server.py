@@ -26,6 +26,8 @@ class Server:
     factory: str
     env: dict[str, str]
     python: str = sys.executable
+    #: a checkout of another revision (``--compare``): its ``src`` and ``bench`` are served
+    root: Path = ROOT
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
@@ -48,12 +50,10 @@ class Server:
             "--loop", "uvloop", "--http", "httptools",
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
-        # BENCH_SRC: a patched copy of the package to measure a proposed change against (see docs).
-        path = os.pathsep.join(filter(None, [os.environ.get("BENCH_SRC"), str(ROOT)]))
-        env = {**os.environ, **self.env, "PYTHONPATH": path}
+        env = {**os.environ, **self.env, "PYTHONPATH": python_path(self.root)}
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+                command, cwd=self.root, env=env, stdout=out, stderr=subprocess.STDOUT
             )
 
     def wait_ready(self) -> None:
@@ -75,6 +75,16 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+def python_path(root: Path = ROOT) -> str:
+    """``PYTHONPATH`` for a server of ``root``: its ``src`` before the installed package.
+
+    ``BENCH_SRC``: a patched copy of the package to measure a proposed change (see the docs).
+    """
+    if root != ROOT:
+        return os.pathsep.join([str(root / "src"), str(root)])
+    return os.pathsep.join(filter(None, [os.environ.get("BENCH_SRC"), str(ROOT)]))
 
 
 def wrk_available() -> bool:

@@ -11,7 +11,10 @@ Configured by environment: ``BENCH_ORIGIN`` (Better-Auth's origin, JWKS served t
   the reference for ``/api/v1/auth/me`` with the freshness check (asyncpg's default pool, which
   sends a reset query when a connection is released);
 - ``/raw/me-noreset``: the same on a pool without that reset query, as the library's reads run;
-- ``/api/v1/...``: the library's router.
+- ``/api/v1/...``: the library's router, included before all of the above.
+
+``create_bare_app`` serves the same ``/ping`` from an app without the library: the floor that
+shows what mounting the router costs the app's other routes.
 """
 
 import json
@@ -142,5 +145,16 @@ def create_app() -> FastAPI:
     @app.get("/raw/me-noreset")
     async def raw_me_noreset(request: Request) -> AuthenticatedUser:
         return await raw_user(request, state["pool_noreset"])
+
+    return app
+
+
+def create_bare_app() -> FastAPI:
+    """``/ping`` alone, in an app that does not include the library's router."""
+    app = FastAPI()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"id": "anonymous"}
 
     return app

@@ -65,6 +65,50 @@ class Scenario:
     tokens: Tokens | None
 
 
+def scenarios(servers: dict[str, Server], repeated: Tokens, many: Tokens, pool: Tokens,
+              distinct: int) -> list["Scenario"]:  # fmt: skip
+    """The rows of the macro table, on the servers that are running."""
+    quick_mode = quick()
+    never, always = servers["never"], servers["always"]
+    scenarios = [
+        Scenario("ping", "`/ping`, unprotected, declared after the library's router", never, "/ping", None),
+        Scenario("never_rep", "`CurrentUser`, freshness=never, one repeated token", never, "/protected", repeated),
+        Scenario("never_dist", f"`CurrentUser`, freshness=never, {distinct} distinct tokens", never, "/protected", many),
+        Scenario("always_rep", "`CurrentUser`, freshness=always, one repeated token", always, "/protected", repeated),
+        Scenario("me_always", "`/api/v1/auth/me`, freshness=always (200 users)", always, "/api/v1/auth/me", pool),
+        Scenario("raw_me", "reference: verify + raw asyncpg `SELECT` (200 users)", always, "/raw/me", pool),
+    ]  # fmt: skip
+    if (
+        "bare" in servers
+    ):  # next to `ping`: their ratio is the cost of mounting the router
+        scenarios.insert(1, Scenario("bare_ping", "`/ping` in a bare FastAPI app (no library)", servers["bare"], "/ping", None))  # fmt: skip
+    if not quick_mode:
+        scenarios += [
+            Scenario("pyjwt", "reference: inline PyJWT EdDSA `decode`, one repeated token", never, "/pyjwt", repeated),
+            Scenario("always_dist", f"`CurrentUser`, freshness=always, {distinct} distinct tokens", always, "/protected", many),
+            Scenario("me_never", "`/api/v1/auth/me`, freshness=never (200 users)", never, "/api/v1/auth/me", pool),
+            Scenario("me_cached", "`/api/v1/auth/me`, freshness=cached (200 users)", servers["cached"], "/api/v1/auth/me", pool),
+            Scenario("raw_me_noreset", "reference: verify + raw asyncpg `SELECT`, pool without reset query (200 users)", always, "/raw/me-noreset", pool),
+        ]  # fmt: skip
+    for peer, name in (
+        ("bridge", "fastapi-better-auth-bridge"),
+        ("betterauth", "fastapi-betterauth"),
+    ):
+        if peer in servers:
+            scenarios.append(
+                Scenario(
+                    f"{peer}_rep",
+                    f"{name}, one repeated token",
+                    servers[peer],
+                    "/protected",
+                    repeated,
+                )
+            )
+            if not quick_mode:
+                scenarios.append(Scenario(f"{peer}_dist", f"{name}, {distinct} distinct tokens", servers[peer], "/protected", many))  # fmt: skip
+    return scenarios
+
+
 def run_scenarios(
     scenarios: list[Scenario], rounds: int, seconds: int, warmup: int
 ) -> dict[str, list[dict[str, Any]]]:

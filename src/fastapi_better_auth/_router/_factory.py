@@ -14,6 +14,7 @@ from .._settings import BetterAuthSettings
 from .._user_fields import UserFields
 from . import auth as auth_routes
 from . import health, sessions, users
+from ._prefix import PrefixRouter
 from ._warmup import warm_up
 
 TAG = "better-auth"
@@ -36,7 +37,9 @@ def better_auth_router(
     Args:
         settings: settings to use instead of reading ``BETTER_AUTH_*`` at startup.
         auth: a runtime you built (for example to share your engine); you own its lifetime.
-        prefix: where the routes are mounted.
+        prefix: where the routes are mounted (``""`` or ``"/"``: at the root); a path that
+            does not contain it is ruled out with one string test before any of the
+            library's routes is tried.
         admin: include ``/users`` and ``/users/{id}/sessions`` (user administration,
             profile and session management); ``False`` leaves them out.
         user_model: your subclass of :class:`AuthenticatedUser` declaring Better-Auth user
@@ -44,9 +47,16 @@ def better_auth_router(
             ``/auth/me`` return it. With ``auth=``, give it to :class:`BetterAuth` instead.
 
     Raises:
-        ConfigurationError: ``user_model`` differs from the one ``auth`` was built with; (at
+        ConfigurationError: ``prefix`` does not start with ``/`` or ends with one;
+            ``user_model`` differs from the one ``auth`` was built with; (at
             startup) a setting is missing or invalid, or a declared column is missing.
     """
+    prefix = "" if prefix == "/" else prefix
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise ConfigurationError(
+            f"better_auth_router(prefix={prefix!r}): a prefix starts with '/' and does not "
+            "end with one, e.g. '/api/v1' (or '' for the root)"
+        )
     documented = user_model or AuthenticatedUser  # the class /auth/me shows in OpenAPI
     if auth is not None:
         if user_model is not None and user_model is not auth.user_fields.model:
@@ -68,7 +78,8 @@ def better_auth_router(
             warm_up(app)
             yield {STATE_KEY: runtime}
 
-    router = APIRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
+    # one prefix test before our routes are tried (see _prefix): other routes pay nothing
+    router = PrefixRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)
     router.include_router(health.router)
     router.include_router(auth_routes.build(documented))
     if admin:

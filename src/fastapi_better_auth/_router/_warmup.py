@@ -6,14 +6,17 @@ response field, handler: dozens of pydantic ``TypeAdapter`` objects), and the fi
 endpoint reads its source location (``inspect.getsourcelines``) for error messages. Together
 that is tens of milliseconds on the first request after start.
 
-:func:`warm_up` does both for every route of the app at startup, without dispatching a request:
-``fastapi.routing.iter_route_contexts`` (what FastAPI's OpenAPI generator walks) builds and
-caches the included routes' contexts, and ``fastapi.routing._extract_endpoint_context`` fills
-FastAPI's endpoint-location cache. A FastAPI without ``iter_route_contexts`` (older ones build
-routes eagerly) gets its routes walked as listed; one without ``_extract_endpoint_context``
-(private) gets no source-location warm-up; nothing here ever fails startup.
+:func:`warm_up` does that work for every route of the app at startup, without dispatching a
+request and with public calls only: ``fastapi.routing.iter_route_contexts`` (what FastAPI's
+OpenAPI generator walks) builds and caches the included routes' contexts, and
+``inspect.getsourcelines`` on each endpoint loads its source file into ``linecache``, so FastAPI's
+own lookup on the first call reads no file (what is left is a few tens of µs of tokenising).
+A FastAPI without ``iter_route_contexts`` (older ones build routes eagerly) gets its routes walked
+as listed; nothing here ever fails startup.
 """
 
+import contextlib
+import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -37,12 +40,9 @@ def warm_up(app: object) -> int:
     iter_route_contexts = getattr(routing, "iter_route_contexts", None)
     if not callable(iter_route_contexts):
         iter_route_contexts = iter  # routes built eagerly, included ones listed flat
-    extract = getattr(routing, "_extract_endpoint_context", None)
     start = time.perf_counter()
     try:
-        visited = _visit(
-            routes, iter_route_contexts, extract if callable(extract) else None
-        )
+        visited = _visit(routes, iter_route_contexts)
     except Exception:
         logger.warning(
             "better_auth.warmup_failed: routes are built on their first request instead",
@@ -59,7 +59,6 @@ def warm_up(app: object) -> int:
 def _visit(
     routes: list[Any],
     iter_route_contexts: Callable[[list[Any]], Iterable[Any]],
-    extract: Callable[[Any], object] | None,
 ) -> int:
     visited = 0
     pending, seen = [routes], {id(routes)}
@@ -67,8 +66,8 @@ def _visit(
         for context in iter_route_contexts(pending.pop()):
             visited += 1
             route = getattr(context, "original_route", context)
-            if extract is not None and isinstance(route, (APIRoute, APIWebSocketRoute)):
-                extract(context.dependant.call)
+            if isinstance(route, (APIRoute, APIWebSocketRoute)):
+                _read_source(context.dependant.call)
             # a mounted FastAPI (or Starlette) app: its routes are the app's routes too
             sub_routes = getattr(context, "routes", None)
             if (
@@ -79,3 +78,10 @@ def _visit(
                 seen.add(id(sub_routes))
                 pending.append(sub_routes)
     return visited
+
+
+def _read_source(endpoint: object) -> None:
+    """Load ``endpoint``'s source file into ``linecache`` as FastAPI's first call would."""
+    # no source (a callable object, a built-in): FastAPI's lookup skips it too
+    with contextlib.suppress(OSError, TypeError):
+        inspect.getsourcelines(endpoint)  # type: ignore[arg-type]
