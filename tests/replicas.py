@@ -15,12 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
 from examples.app import create_app
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.pg import free_port
 
@@ -34,19 +35,28 @@ HEALTH = "/api/v1/health"
 REDISPATCHED = re.compile(r" \d+/\d+/\d+/\d+/\+\d+ ")
 
 
+class ReplicaHeader:
+    """Pure ASGI: adds ``X-Replica`` to the response start, so each response still leaves in
+    one go (a crash between its header and body writes is the one loss no balancer can retry)."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.header = (REPLICA_HEADER.encode(), name.encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), self.header]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, named if scope["type"] == "http" else send)
+
+
 def create_replica_app() -> FastAPI:
     """The example app, its settings from ``BETTER_AUTH_*``; answers name ``$FBA_REPLICA``."""
     app = create_app()
-    name = os.environ.get("FBA_REPLICA", "unnamed")
-
-    @app.middleware("http")
-    async def name_the_replica(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers[REPLICA_HEADER] = name
-        return response
-
+    app.add_middleware(ReplicaHeader, name=os.environ.get("FBA_REPLICA", "unnamed"))
     return app
 
 
