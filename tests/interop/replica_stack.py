@@ -44,8 +44,10 @@ class Stack:
     postgres: PostgresServer
     database: str
     base: dict[str, str]
-    admin: Login
-    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15.0))
+    admin: Login = field(repr=False)  # throwaway tokens, still kept out of reports
+    client: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=15.0), repr=False
+    )
 
     def use(self, freshness: str) -> None:
         """Run the replicas with ``freshness`` (restarting them when it changes)."""
