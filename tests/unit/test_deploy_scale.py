@@ -176,6 +176,6 @@ def test_every_test_the_scale_page_cites_exists() -> None:
     defined = {
         name
         for path in (EXAMPLES.parent / "tests").rglob("test_*.py")
-        for name in re.findall(r"^def (test_\w+)\(", path.read_text(), re.MULTILINE)
+        for name in re.findall(r"^(?:async )?def (test_\w+)\(", path.read_text(), re.M)
     }
     assert cited <= defined, sorted(cited - defined)
