@@ -102,6 +102,16 @@ def ensure_redis(session: nox.Session) -> None:
         _apt_install(session, "redis-server", "redis-server")
 
 
+def ensure_haproxy(session: nox.Session) -> None:
+    """Install Debian's HAProxy when missing (the replica tests put it in front of the API)."""
+    if not (
+        os.environ.get("HAPROXY")
+        or shutil.which("haproxy")
+        or Path("/usr/sbin/haproxy").exists()
+    ):
+        _apt_install(session, "HAProxy", "haproxy")
+
+
 def ensure_node(session: nox.Session) -> None:
     """Install Debian's Node.js and npm when missing (the Better-Auth server runs on Node >= 20)."""
     if not (shutil.which("node") and shutil.which("npm")):
@@ -114,6 +124,7 @@ def tests(session: nox.Session) -> None:
     ensure_postgres(session)
     ensure_pgbouncer(session)
     ensure_redis(session)
+    ensure_haproxy(session)
     args = list(session.posargs)
     package = "."
     if "--installpkg" in args:
@@ -163,9 +174,14 @@ def fastapi_versions(session: nox.Session, fastapi: str) -> None:
 
 @nox.session(python=LATEST)
 def interop(session: nox.Session) -> None:
-    """Against a real Better-Auth 1.7.25 server (Node) on PostgreSQL and SQLite, on loopback."""
+    """Against a real Better-Auth 1.7.25 server (Node) on PostgreSQL and SQLite, on loopback.
+
+    Includes the short replica run (3 replicas behind HAProxy, sessions in the database, JWTs);
+    ``nox -s replicas`` is the whole one.
+    """
     ensure_postgres(session)
     ensure_redis(session)
+    ensure_haproxy(session)
     ensure_node(session)
     ensure_chromium(session)
     with session.chdir(ROOT / "examples" / "better-auth-server"):
@@ -182,6 +198,29 @@ def interop(session: nox.Session) -> None:
             "FBA_INTEROP_REQUIRED": "1",
             "COVERAGE_FILE": str(ROOT / ".coverage.interop"),
         },
+    )
+
+
+@nox.session(python=LATEST, default=False)
+def replicas(session: nox.Session) -> None:
+    """3 API replicas behind HAProxy on one PostgreSQL, one Redis and Better-Auth (opt-in, a few min).
+
+    Every credential kind, sessions in the database and in Redis, freshness always, cached and
+    never, a replica killed mid-load, a key rotation: ``nox -s replicas``.
+    """
+    ensure_postgres(session)
+    ensure_redis(session)
+    ensure_haproxy(session)
+    ensure_node(session)
+    with session.chdir(ROOT / "examples" / "better-auth-server"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.install(".[postgres,sqlite,redis]", *_group("tests"))
+    session.run(
+        "pytest",
+        "tests/interop/test_replicas.py",
+        "tests/unit/test_deploy_scale.py",
+        *session.posargs,
+        env={"FBA_INTEROP_REQUIRED": "1", "FBA_REPLICAS_FULL": "1"},
     )
 
 
