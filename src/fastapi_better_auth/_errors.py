@@ -1,33 +1,7 @@
 """One exception tree with stable codes; HTTP knows it only through ``status_code``.
 
-```
-BetterAuthError
-├── ConfigurationError                      (startup, never an HTTP answer)
-├── AuthenticationError            401      NOT_AUTHENTICATED
-│   ├── InvalidTokenError          401      INVALID_TOKEN
-│   │   └── TokenExpiredError      401      TOKEN_EXPIRED
-│   ├── InvalidSessionError        401      INVALID_SESSION
-│   ├── SessionExpiredError        401      SESSION_EXPIRED
-│   └── InvalidApiKeyError         401      INVALID_API_KEY
-│       ├── ApiKeyDisabledError    401      API_KEY_DISABLED
-│       └── ApiKeyExpiredError     401      API_KEY_EXPIRED
-├── PermissionDeniedError          403      FORBIDDEN
-│   ├── RoleRequiredError          403      ROLE_REQUIRED
-│   ├── EmailNotVerifiedError      403      EMAIL_NOT_VERIFIED
-│   ├── UserBannedError            403      USER_BANNED
-│   ├── CsrfError                  403      INVALID_ORIGIN
-│   └── ApiKeyPermissionError      403      API_KEY_PERMISSION_DENIED
-├── ApiKeyUsageExceededError       429      API_KEY_USAGE_EXCEEDED
-│   └── ApiKeyRateLimitedError     429      API_KEY_RATE_LIMITED
-├── InvalidRequestError            400      INVALID_REQUEST
-├── NotFoundError                  404      NOT_FOUND
-│   └── UserNotFoundError          404      USER_NOT_FOUND
-├── ConflictError                  409      CONFLICT
-└── UpstreamUnavailableError       503      SERVICE_UNAVAILABLE
-    ├── JWKSUnavailableError       503      JWKS_UNAVAILABLE
-    └── DatabaseUnavailableError   503      DATABASE_UNAVAILABLE
-        └── SessionStoreUnavailableError 503 SESSION_STORE_UNAVAILABLE
-```
+The tree, with each class's status and code, is drawn in the public ``errors`` module that
+re-exports it.
 
 This module imports nothing from FastAPI: the worker or CLI that raises these errors
 does not speak HTTP. ``_dependencies.to_http_exception`` is the one place that does. The codes
