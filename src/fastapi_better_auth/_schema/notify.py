@@ -1,0 +1,101 @@
+"""Opt-in push-invalidation triggers (``migrate notify``): install, replace or drop them.
+
+The triggers (:mod:`fastapi_better_auth._push.sql`) ``NOTIFY`` on every change of trust in
+Better-Auth's ``user`` and ``session`` tables, under the configured naming. They are not part
+of Better-Auth's schema, so ``migrate upgrade`` never creates them. PostgreSQL only: SQLite
+has no ``LISTEN``/``NOTIFY``. Installing is idempotent (one transaction: functions replaced,
+triggers recreated) and needs the right to create triggers on both tables (their owner);
+dropping removes exactly the two functions and their triggers.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .._database_tls import VARIABLE
+from .._errors import ConfigurationError
+from .._naming import SchemaNaming
+from .._push import sql as _sql
+
+
+@dataclass
+class NotifyReport:
+    """What ``install_triggers`` or ``drop_triggers`` did, table by table."""
+
+    done: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def _require_postgres(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        raise ConfigurationError(
+            f"{VARIABLE} names a {engine.dialect.name} database: push invalidation "
+            "(migrate notify) needs PostgreSQL's LISTEN/NOTIFY; keep "
+            "BETTER_AUTH_FRESHNESS at always or cached on this database"
+        )
+
+
+async def _status(
+    connection: AsyncConnection, naming: SchemaNaming
+) -> _sql.TriggerStatus:
+    rows = (await connection.execute(text(_sql.catalog_query(naming)))).all()
+    return _sql.trigger_status(naming, rows)
+
+
+async def notify_status(
+    engine: AsyncEngine, naming: SchemaNaming | None = None
+) -> _sql.TriggerStatus:
+    """Whether the current triggers are installed for ``naming`` (what the listener checks)."""
+    _require_postgres(engine)
+    naming = naming or SchemaNaming()
+    async with engine.connect() as connection:
+        return await _status(connection, naming)
+
+
+async def install_triggers(
+    engine: AsyncEngine, naming: SchemaNaming | None = None
+) -> NotifyReport:
+    """Install the triggers where missing or outdated; leave current ones untouched.
+
+    Raises:
+        ConfigurationError: the database is not PostgreSQL.
+    """
+    _require_postgres(engine)
+    naming, report = naming or SchemaNaming(), NotifyReport()
+    async with engine.begin() as connection:
+        stale = (await _status(connection, naming)).stale
+        if (
+            stale
+        ):  # one transaction: a failure leaves the previous triggers as they were
+            for statement in _sql.create_statements(naming):
+                await connection.exec_driver_sql(statement)
+    for model in _sql.MODELS:
+        table = naming.table(model)
+        (report.done if table in stale else report.unchanged).append(table)
+    if stale:
+        report.messages.append(
+            f"channel {_sql.CHANNEL}: user and session changes of trust are notified"
+        )
+    return report
+
+
+async def drop_triggers(
+    engine: AsyncEngine, naming: SchemaNaming | None = None
+) -> NotifyReport:
+    """Drop the triggers and their functions where present.
+
+    Raises:
+        ConfigurationError: the database is not PostgreSQL.
+    """
+    _require_postgres(engine)
+    naming, report = naming or SchemaNaming(), NotifyReport()
+    async with engine.begin() as connection:
+        present = (await _status(connection, naming)).present
+        for statement in _sql.drop_statements(naming):
+            await connection.exec_driver_sql(statement)
+    for model in _sql.MODELS:
+        table = naming.table(model)
+        (report.done if table in present else report.unchanged).append(table)
+    return report
