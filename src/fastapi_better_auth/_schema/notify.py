@@ -37,6 +37,19 @@ def _require_postgres(engine: AsyncEngine) -> None:
         )
 
 
+async def _require_tables(connection: AsyncConnection, naming: SchemaNaming) -> None:
+    """Both tables exist (else a clear error instead of PostgreSQL's ``UndefinedTable``)."""
+    for model in _sql.MODELS:
+        table = _sql.quote_ident(naming.table(model))
+        found = await connection.execute(text("SELECT to_regclass(:t)"), {"t": table})
+        if found.scalar() is None:
+            raise ConfigurationError(
+                f"table {naming.table(model)} not found: create Better-Auth's tables first "
+                "(its migration or `migrate upgrade`), or set BETTER_AUTH_USE_PLURAL / "
+                "BETTER_AUTH_MODEL_NAMES to the naming they use"
+            )
+
+
 async def _status(
     connection: AsyncConnection, naming: SchemaNaming
 ) -> _sql.TriggerStatus:
@@ -65,6 +78,7 @@ async def install_triggers(
     _require_postgres(engine)
     naming, report = naming or SchemaNaming(), NotifyReport()
     async with engine.begin() as connection:
+        await _require_tables(connection, naming)
         stale = (await _status(connection, naming)).stale
         if (
             stale
