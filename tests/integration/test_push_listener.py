@@ -91,9 +91,17 @@ async def writer(dsn: str) -> AsyncIterator[Any]:
 
 @contextlib.asynccontextmanager
 async def listening(
-    connect: Callable[[], Any], recorder: Recorder, **options: float
+    connect: Callable[[], Any],
+    recorder: Recorder,
+    health_interval: float = 0.5,
+    health_timeout: float = 1.0,
 ) -> AsyncIterator[PostgresListener]:
-    listener = PostgresListener(connect, recorder, **options)
+    listener = PostgresListener(
+        connect,
+        recorder,
+        health_interval=health_interval,
+        health_timeout=health_timeout,
+    )
     try:
         assert await listener.start(wait=5.0)
         yield listener
@@ -190,8 +198,8 @@ async def test_silently_dead_link_distrusts_within_the_health_check_bound(
     database = dsn.rsplit("/", 1)[1]
     async with FreezingProxy(postgres.port) as proxy:
         url = f"postgresql://postgres@127.0.0.1:{proxy.port}/{database}"
-        options = {"health_interval": 0.2, "health_timeout": 0.3}
-        async with listening(listen_connector(url), recorder, **options) as listener:
+        connect = listen_connector(url)
+        async with listening(connect, recorder, 0.2, 0.3) as listener:
             await recorder.wait_for(1)
             proxy.frozen = True
             await writer.execute(BAN)  # lost in the partition
