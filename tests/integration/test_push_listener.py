@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from fastapi_better_auth import ConfigurationError, SchemaNaming
 from fastapi_better_auth._push import Event, Reset, SessionChanged, UserChanged
 from fastapi_better_auth._push import sql as push_sql
+from fastapi_better_auth._push.events import parse_payload
 from fastapi_better_auth._push.postgres import PostgresListener, listen_connector
 from fastapi_better_auth._schema import migrate as _migrate
 from fastapi_better_auth._schema.notify import drop_triggers, install_triggers
@@ -299,3 +300,52 @@ def test_listen_url_with_the_pooler_setting_or_not_postgresql_is_refused() -> No
         listen_connector("postgresql://u@db/app", transaction_pooler=True)
     with pytest.raises(ConfigurationError, match="needs PostgreSQL"):
         listen_connector("sqlite:///app.db")
+
+
+@pytest.mark.parametrize(
+    ("payload", "event"),
+    [
+        ('{"v": 1, "kind": "user", "id": 42}', UserChanged("42")),  # a serial id
+        ('{"v": 1, "kind": "session", "id": "s", "user": null}', SessionChanged("s")),
+        ('{"v": 1, "kind": "user", "id": true}', Reset("unknown payload kind")),
+        ("[1]", Reset("unknown payload format")),
+        ('{"v": 1, "kind": "reset"}', Reset("table truncated")),
+    ],
+)
+def test_payload_parsing(payload: str, event: Event) -> None:
+    assert parse_payload(payload) == event
+
+
+async def test_healthy_connection_stays_trusted_and_confirmed(dsn: str) -> None:
+    recorder = Recorder()
+    async with listening(listen_connector(dsn), recorder, 0.05, 1.0) as listener:
+        first = listener.confirmed_at
+        await _until(lambda: listener.confirmed_at > first + 0.2, 2.0)
+        assert listener.trustworthy
+    assert recorder.events == [Reset("connected")]
+
+
+async def test_connection_that_stops_listening_is_replaced(
+    dsn: str, writer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a transaction pooler does (the next query on a server connection that never
+    listened), made on a direct connection by ``UNLISTEN``: the health check notices."""
+    connections: list[Any] = []
+    connect = listen_connector(dsn)
+
+    async def keep() -> Any:
+        connections.append(await connect())
+        return connections[-1]
+
+    recorder = Recorder()
+    async with listening(keep, recorder, 0.3, 1.0) as listener:
+        await connections[0].execute("UNLISTEN *")  # before the first health check
+        await _until(lambda: len(connections) == 2 and listener.trustworthy, 5.0)
+        await writer.execute(BAN)
+        await recorder.wait_for(3)
+    assert recorder.events == [
+        Reset("connected"),
+        Reset("connected"),
+        UserChanged("u1"),
+    ]
+    assert "better_auth.push_not_listening" in caplog.text

@@ -230,3 +230,20 @@ async def test_silently_dead_link_distrusts_within_the_health_check_bound(
             await subscriber.stop()
             await client.aclose()
     print(f"redis: untrustworthy {waited * 1000:.0f} ms after the link froze")
+
+
+async def test_healthy_subscription_stays_trusted_and_confirmed(
+    keyspace_redis: RedisServer,
+) -> None:
+    recorder = Recorder()
+    client = listener_client(keyspace_redis.url(db=2))
+    subscriber = RedisListener(client, recorder, db=2, health_interval=0.05)
+    try:
+        assert await subscriber.start(wait=5.0)
+        first = subscriber.confirmed_at
+        await _until(lambda: subscriber.confirmed_at > first + 0.2, 2.0)
+        assert subscriber.trustworthy
+    finally:
+        await subscriber.stop()
+        await client.aclose()
+    assert recorder.events == [Reset("connected")]

@@ -33,6 +33,7 @@ class ListenerState:
         self.confirmed_at = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._connected = False
 
     @property
     def trustworthy(self) -> bool:
@@ -58,19 +59,20 @@ class ListenerState:
         """Connected and listening: announce :class:`Reset` first, then vouch again."""
         self.emit(Reset("connected"))
         self.confirmed_at = time.monotonic()
-        self._trusted = True
+        self._trusted = self._connected = True
 
     def start_loop(self, session: Callable[[], Awaitable[None]]) -> None:
-        """Run ``session`` (one connection's life) again and again, with backoff, until stopped."""
+        """Run ``session`` (one connection's life) again and again until stopped: at once after
+        a connection that was trusted, else with a delay doubling up to :data:`BACKOFF`'s last."""
 
         async def loop() -> None:
             delay = BACKOFF[0]
             while not self._stopping:
-                started = time.monotonic()
+                self._connected = False
                 await session()
                 self.distrust("connection lost")
-                if time.monotonic() - started > BACKOFF[1]:
-                    delay = BACKOFF[0]  # it lived a while: reconnect quickly
+                if self._connected:
+                    delay = BACKOFF[0]
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF[1])
 
