@@ -187,7 +187,7 @@ async def test_server_refusing_config_get_is_reported() -> None:
     with running_redis() as server:
         client = Redis.from_url(server.url())
         try:
-            await client.execute_command("ACL", "SETUSER", "default", "-config")
+            await client.execute_command("ACL", "SETUSER", "default", "-config")  # type: ignore[no-untyped-call]
             problem = await keyspace_status(client)
             assert problem is not None and "CONFIG GET" in problem
         finally:
