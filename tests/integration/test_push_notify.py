@@ -352,3 +352,28 @@ def test_notify_command_before_the_tables_exist_names_the_settings(
     assert main(["migrate", "notify", "--database-url", url]) == 2
     err = capsys.readouterr().err
     assert "table user not found" in err and "BETTER_AUTH_USE_PLURAL" in err
+
+
+def test_notify_command_as_a_role_that_does_not_own_the_tables_says_so(
+    postgres: PostgresServer, pg_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = postgres.url(pg_database)
+    assert main(["migrate", "upgrade", "--database-url", url]) == 0
+    role = f"reader_{pg_database}"
+    postgres.psql(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-secret'")
+    try:
+        postgres.psql(f"GRANT ALL ON SCHEMA public TO {role}", pg_database)
+        reader = url.replace("postgres@", f"{role}:pw-secret@")
+        capsys.readouterr()
+        assert main(["migrate", "notify", "--database-url", reader]) == 2
+        err = capsys.readouterr().err
+        assert "permission denied for table user" in err
+        assert "run migrate notify as the tables' owner" in err
+        assert "pw-secret" not in err
+        assert main(["migrate", "notify", "--database-url", url]) == 0
+        capsys.readouterr()
+        assert main(["migrate", "notify", "--drop", "--database-url", reader]) == 2
+        assert "must be owner of function fba_notify_user" in capsys.readouterr().err
+    finally:
+        postgres.psql(f"DROP OWNED BY {role}", pg_database)
+        postgres.psql(f"DROP ROLE {role}")

@@ -8,9 +8,13 @@ triggers recreated) and needs the right to create triggers on both tables (their
 dropping removes exactly the two functions and their triggers.
 """
 
+import contextlib
+import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .._database_tls import VARIABLE
@@ -35,6 +39,23 @@ def _require_postgres(engine: AsyncEngine) -> None:
             "(migrate notify) needs PostgreSQL's LISTEN/NOTIFY; keep "
             "BETTER_AUTH_FRESHNESS at always or cached on this database"
         )
+
+
+@contextlib.asynccontextmanager
+async def _privileged(naming: SchemaNaming) -> AsyncIterator[None]:
+    """Turn PostgreSQL's "permission denied" / "must be owner" into one clear error."""
+    try:
+        yield
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0]
+        reason = re.sub(r"^<class '[^']*'>: ", "", reason)  # SQLAlchemy 2.0's prefix
+        if "permission denied" not in reason and "must be owner" not in reason:
+            raise
+        tables = " and ".join(naming.table(model) for model in _sql.MODELS)
+        raise ConfigurationError(
+            f"{reason}: the role of {VARIABLE} cannot change the triggers on {tables}; "
+            "run migrate notify as the tables' owner (--database-url with that role)"
+        ) from None
 
 
 async def _require_tables(connection: AsyncConnection, naming: SchemaNaming) -> None:
@@ -73,11 +94,12 @@ async def install_triggers(
     """Install the triggers where missing or outdated; leave current ones untouched.
 
     Raises:
-        ConfigurationError: the database is not PostgreSQL.
+        ConfigurationError: the database is not PostgreSQL, the tables are missing, or the
+            role may not create triggers on them.
     """
     _require_postgres(engine)
     naming, report = naming or SchemaNaming(), NotifyReport()
-    async with engine.begin() as connection:
+    async with _privileged(naming), engine.begin() as connection:
         await _require_tables(connection, naming)
         stale = (await _status(connection, naming)).stale
         if (
@@ -105,7 +127,7 @@ async def drop_triggers(
     """
     _require_postgres(engine)
     naming, report = naming or SchemaNaming(), NotifyReport()
-    async with engine.begin() as connection:
+    async with _privileged(naming), engine.begin() as connection:
         present = (await _status(connection, naming)).present
         for statement in _sql.drop_statements(naming):
             await connection.exec_driver_sql(statement)
