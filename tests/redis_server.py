@@ -30,9 +30,14 @@ class RedisServer:
     """One ``redis-server``: ``start()``, ``stop()`` (by PID), ``url()``, ``command()``."""
 
     def __init__(
-        self, *, password: str | None = None, tls: Certificates | None = None
+        self,
+        *,
+        password: str | None = None,
+        tls: Certificates | None = None,
+        keyspace_events: str = "",
     ) -> None:
         self.binary = find_redis_server()
+        self.keyspace_events = keyspace_events
         self.password = password
         self.tls = tls
         self.root = Path(tempfile.mkdtemp(prefix="fba-redis-"))
@@ -59,6 +64,8 @@ class RedisServer:
         ]  # fmt: skip
         if self.password:
             args += ["--requirepass", self.password]
+        if self.keyspace_events:  # push invalidation: Redis publishes key events
+            args += ["--notify-keyspace-events", self.keyspace_events]
         if self.tls is not None:  # TLS only: the plain port is off
             args += [
                 "--port", "0",
@@ -103,10 +110,13 @@ class RedisServer:
 
 @contextlib.contextmanager
 def running_redis(
-    *, password: str | None = None, tls: Certificates | None = None
+    *,
+    password: str | None = None,
+    tls: Certificates | None = None,
+    keyspace_events: str = "",
 ) -> Iterator[RedisServer]:
-    """A started Redis (TLS only with ``tls``), stopped and removed at exit."""
-    server = RedisServer(password=password, tls=tls)
+    """A started Redis (TLS only with ``tls``; ``notify-keyspace-events`` if given), removed at exit."""
+    server = RedisServer(password=password, tls=tls, keyspace_events=keyspace_events)
     try:
         server.start()
         yield server

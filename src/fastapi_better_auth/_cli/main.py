@@ -1,10 +1,11 @@
-"""Command line: ``python -m fastapi_better_auth migrate {upgrade,downgrade,current,sql,indexes}`` and ``check``.
+"""Command line: ``python -m fastapi_better_auth migrate {upgrade,downgrade,current,sql,indexes,notify}`` and ``check``.
 
 The database and naming come from the same ``BETTER_AUTH_*`` settings as the app.
 ``check`` prints one ``ok``/``FAIL`` line per part of the deployment (settings, database,
 schema, JWKS, and a token or cookie if given) and exits 1 if any failed.
 ``migrate indexes`` creates (``--drop``: drops) the opt-in indexes of the admin user list,
 which are not part of Better-Auth's schema and never created by ``upgrade``.
+``migrate notify`` installs (``--drop``: drops) the PostgreSQL triggers of push invalidation.
 """
 
 import argparse
@@ -18,8 +19,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from .._database_url import parse_database_url
 from .._errors import ConfigurationError
+from .._push import sql as _push_sql
 from .._schema import indexes as _indexes
 from .._schema import migrate as _migrate
+from .._schema import notify as _notify
 from .._settings import BetterAuthSettings
 from . import check as _checks
 
@@ -62,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     indexes.add_argument(
         "--dialect", choices=["postgresql", "sqlite"], default="postgresql"
+    )
+    notify = actions.add_parser(
+        "notify",
+        help="PostgreSQL: install the triggers that NOTIFY changes of trust (push invalidation)",
+    )
+    notify.add_argument("--database-url")
+    notify.add_argument("--drop", action="store_true", help="drop them instead")
+    notify.add_argument(
+        "--sql", action="store_true", help="print the statements without connecting"
     )
     check = commands.add_parser(
         "check",
@@ -110,13 +122,31 @@ def _report(report: _indexes.IndexReport, *, drop: bool) -> str:
     return "\n".join(lines)
 
 
+def _notify_sql(args: argparse.Namespace, settings: BetterAuthSettings) -> str:
+    statements = (
+        _push_sql.drop_statements if args.drop else _push_sql.create_statements
+    )(settings.naming)
+    return "\n".join(f"{statement};" for statement in statements)
+
+
+def _notify_report(report: _notify.NotifyReport, *, drop: bool) -> str:
+    verb, same = ("dropped", "absent") if drop else ("installed", "present")
+    lines = [*report.messages]
+    lines += [f"{verb} triggers on {table}" for table in report.done]
+    lines += [f"{same} triggers on {table}" for table in report.unchanged]
+    return "\n".join(lines)
+
+
 async def _run(args: argparse.Namespace) -> str:
-    offline = args.action == "sql" or (args.action == "indexes" and args.sql)
+    offline = args.action == "sql" or (
+        args.action in ("indexes", "notify") and args.sql
+    )
     settings = _settings(getattr(args, "database_url", None), need_database=not offline)
     if args.action == "sql":
         return _migrate.offline_sql(settings.naming, dialect=args.dialect)
     if offline:
-        return _index_sql(args, settings)
+        notify = args.action == "notify"
+        return _notify_sql(args, settings) if notify else _index_sql(args, settings)
     database = parse_database_url(settings.database_url.get_secret_value())
     pooled = settings.database_pooler == "transaction"
     engine = create_async_engine(
@@ -124,6 +154,9 @@ async def _run(args: argparse.Namespace) -> str:
         connect_args=database.connect_args(transaction_pooler=pooled),
     )
     try:
+        if args.action == "notify":
+            act = _notify.drop_triggers if args.drop else _notify.install_triggers
+            return _notify_report(await act(engine, settings.naming), drop=args.drop)
         if args.action == "indexes":
             change = _indexes.drop_indexes if args.drop else _indexes.create_indexes
             report = await change(
