@@ -17,8 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 
 from fastapi_better_auth import BetterAuthSettings
-from fastapi_better_auth._jwk_keys import b64url_decode
-from fastapi_better_auth._jwks import JWKSVerifier
+from fastapi_better_auth._jwks import JWKSVerifier, b64url_decode
 from fastapi_better_auth.testing import TokenIssuer, make_user, user_claims
 
 from ._util import fmt, median, quick, table, verdict

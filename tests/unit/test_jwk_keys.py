@@ -7,7 +7,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastapi_better_auth._jwk_keys import MAX_DEPTH, der_signature, loads_object
+from fastapi_better_auth._jwks._jose import MAX_DEPTH, loads_object
+from fastapi_better_auth._jwks._keys import der_signature
 
 
 def test_loads_object_nesting_past_the_limit_is_refused() -> None:

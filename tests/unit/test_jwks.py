@@ -33,14 +33,10 @@ from fastapi_better_auth._errors import (
     JWKSUnavailableError,
     TokenExpiredError,
 )
-from fastapi_better_auth._jwk_keys import (
-    b64url_decode,
-    jwk_algorithm,
-    keys_from_jwks,
-    load_key,
-    loads_object,
-)
-from fastapi_better_auth._jwks import MAX_TOKEN_LENGTH, JWKSVerifier, _cache_seconds
+from fastapi_better_auth._jwks import MAX_TOKEN_LENGTH, JWKSVerifier
+from fastapi_better_auth._jwks._jose import b64url_decode, loads_object
+from fastapi_better_auth._jwks._keys import jwk_algorithm, keys_from_jwks, load_key
+from fastapi_better_auth._jwks._keyset import _cache_seconds
 from fastapi_better_auth._settings import BetterAuthSettings
 from tests.jwks_server import JWKSServer, running_jwks_server
 
@@ -190,7 +186,7 @@ def ed_signed(
 
 async def refreshed(verifier: JWKSVerifier) -> None:
     """Wait for the verifier's background refresh, if one runs."""
-    task = verifier._refresh
+    task = verifier._keyset._refresh
     if task is not None:
         await asyncio.wait({task})
 
@@ -856,9 +852,9 @@ async def test_verify_hanging_refresh_never_blocks_cached_key(
                 assert await verifier.verify(ed.token(good_claims(name=str(n))))
                 await anyio.sleep(0)
         assert verifier.fetch_count == 2
-        assert verifier._refresh is not None
-        assert not verifier._refresh.done()
-    assert verifier._refresh is None
+        assert verifier._keyset._refresh is not None
+        assert not verifier._keyset._refresh.done()
+    assert verifier._keyset._refresh is None
 
 
 @pytest.mark.anyio
@@ -1115,7 +1111,7 @@ async def test_aclose_closes_own_client_and_verifier_reopens(
     monotonic = FakeClock(1000.0)
     async with open_verifier(server, monotonic=monotonic) as verifier:
         assert await verifier.warm()
-        client = verifier._client
+        client = verifier._keyset._client
         await verifier.aclose()
         assert client is not None
         assert client.is_closed
@@ -1408,14 +1404,14 @@ async def test_verify_cached_token_key_unchanged_by_refresh_still_hits(
     async with open_verifier(server, monotonic=monotonic) as verifier:
         token = ed.token()
         assert await verifier.verify(token)
-        key = verifier._keys[ed.kid]
+        key = verifier._keyset.keys[ed.kid]
         monotonic.now += 300
         assert await verifier.verify(
             token
         )  # from the cache; starts a background refresh
         await refreshed(verifier)
         assert verifier.fetch_count == 2
-        assert verifier._keys[ed.kid] is key
+        assert verifier._keyset.keys[ed.kid] is key
         assert await verifier.verify(token)
 
 
@@ -1490,9 +1486,9 @@ def fuzz_verify(token: Any) -> None:
         jwks_min_refresh_seconds=3600,
     )
     verifier = JWKSVerifier(config, clock=FakeClock(NOW + 10))
-    verifier._keys = {"fuzz": load_key(FUZZ_SIGNER.jwk)}
-    verifier._expires_at = math.inf
-    verifier._last_attempt = time.monotonic()
+    verifier._keyset.keys = {"fuzz": load_key(FUZZ_SIGNER.jwk)}
+    verifier._keyset.expires_at = math.inf
+    verifier._keyset._last_attempt = time.monotonic()
     try:
         claims = asyncio.run(verifier.verify(token))
     except InvalidTokenError:
