@@ -14,6 +14,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from ._jose import b64url_decode
 
@@ -115,27 +116,15 @@ def _eddsa_verifier(key: ed25519.Ed25519PublicKey) -> Callable[[bytes, bytes], b
     return verify
 
 
-#: DER INTEGER tag and length (short form: an integer of a supported curve is < 128 bytes).
-_DER_INTEGER = tuple(bytes((0x02, size)) for size in range(128))
-
-
 def der_signature(signature: bytes, size: int) -> bytes:
-    """The DER ``ECDSA-Sig-Value`` of a JWS ``r || s`` signature of two ``size``-byte integers.
+    """The DER ``ECDSA-Sig-Value`` ``cryptography`` verifies, of a JWS ``r || s`` signature.
 
-    What ``encode_dss_signature(int(r), int(s))`` returns, without the two ``int`` conversions:
-    each integer minimal, with a ``0x00`` before a high bit (P-521's sequence uses a long length).
+    The standard call: a hand-built DER saved 0.4 µs an ES256 token, under 1 % of a verify
+    (bench/micro.py, "hand-written parts"), so it was not worth its own encoder.
     """
-    r = signature[:size].lstrip(b"\x00")
-    s = signature[size:].lstrip(b"\x00")
-    if not r or r[0] & 0x80:
-        r = b"\x00" + r
-    if not s or s[0] & 0x80:
-        s = b"\x00" + s
-    body = _DER_INTEGER[len(r)] + r + _DER_INTEGER[len(s)] + s
-    length = len(body)
-    return (
-        bytes((0x30, length)) if length < 0x80 else bytes((0x30, 0x81, length))
-    ) + body
+    return encode_dss_signature(
+        int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+    )
 
 
 def _ecdsa_verifier(
