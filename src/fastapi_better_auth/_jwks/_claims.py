@@ -77,10 +77,15 @@ def copy_claims(claims: dict[str, Any], nested: tuple[str, ...]) -> dict[str, An
 
 
 def _number(claims: dict[str, Any], name: str) -> float:
+    """A required time claim."""
     value = claims.get(name)
     if value is None:
         raise invalid(f"token has no {name!r} claim", "missing_claim")
-    # JSON numbers only (no bool, no string), and sane ones: no infinity, no 400-digit int.
+    return _time(value, name)
+
+
+def _time(value: Any, name: str) -> float:
+    # JSON numbers only (no bool, no string, no null), and sane ones: no infinity, no 400-digit int.
     if type(value) not in (int, float) or not -_MAX_TIME <= value <= _MAX_TIME:
         raise invalid(f"token claim {name!r} is not a valid time", "bad_claim")
     number: float = value
@@ -112,7 +117,8 @@ class ClaimRules:
             InvalidTokenError: any other claim is missing, malformed or not accepted.
         """
         exp, iat = _number(claims, "exp"), _number(claims, "iat")
-        nbf = None if claims.get("nbf") is None else _number(claims, "nbf")
+        # optional, but a NumericDate when present: ``null`` is refused, as jose and PyJWT do
+        nbf = _time(claims["nbf"], "nbf") if "nbf" in claims else None
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise invalid("token has no subject", "bad_sub")
