@@ -12,6 +12,9 @@ as payload, ``iss`` = ``aud`` = the origin, 15 minutes); ``rotate()``, ``mint(..
 and ``forge()`` make the variants a verifier must handle. ``make_user``/``make_session``/
 ``make_account`` build model rows with Better-Auth's conventions, and ``session_cookie`` signs a
 session token as Better-Auth's cookie does.
+
+It signs with PyJWT, which the library itself does not need: install the ``testing`` extra,
+``pip install "fastapi-better-auth-kit[testing]"``.
 """
 
 import json
@@ -27,10 +30,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import quote
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+try:
+    import jwt
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+except ModuleNotFoundError as exc:  # the library runs without PyJWT; the testing kit signs with it
+    raise ModuleNotFoundError(
+        "fastapi_better_auth.testing signs tokens with PyJWT, which is not installed: "
+        'pip install "fastapi-better-auth-kit[testing]"',
+        name=exc.name,
+    ) from exc
 
 from . import _migrate
 from ._cookies import sign_token
