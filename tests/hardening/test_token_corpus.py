@@ -2,7 +2,7 @@
 
 Every token here is refused with 401 in the documented shape (never a 5xx, never a traceback),
 and none of them makes the app fetch a URL it names: the JWKS server's hit count stays put
-and the attacker's server is never called. The verifier-level cases of ``tests/unit/test_jwks.py``
+and the attacker's server is never called. The verifier-level cases of ``tests/unit/test_jwks_*.py``
 are not repeated one by one; this is the same story told end to end, with more variants.
 """
 

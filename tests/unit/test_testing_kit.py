@@ -100,7 +100,9 @@ def test_testing_kit_without_pyjwt_names_the_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The library runs without PyJWT; only the testing kit needs it, and says how to get it."""
-    monkeypatch.setitem(sys.modules, "jwt", None)  # what an environment without PyJWT imports
+    monkeypatch.setitem(
+        sys.modules, "jwt", None
+    )  # what an environment without PyJWT imports
     monkeypatch.delitem(sys.modules, "fastapi_better_auth.testing")
     with pytest.raises(ModuleNotFoundError) as caught:
         importlib.import_module("fastapi_better_auth.testing")
