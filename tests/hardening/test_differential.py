@@ -36,10 +36,10 @@ from fastapi_better_auth import BetterAuthSettings
 from fastapi_better_auth._errors import InvalidTokenError
 from fastapi_better_auth._jwks import JWKSVerifier, b64url_decode, loads_object
 from fastapi_better_auth._jwks._claims import ClaimRules
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from fastapi_better_auth.testing import make_user, user_claims
 from tests.hardening.conftest import ALGORITHMS, Keys
 from tests.hardening.test_token_corpus import CORPUS, Ctx, compact, segment
-from tests.jwks_server import JWKSServer, running_jwks_server
 
 NOW = 1_795_543_923
 ACCEPTED = frozenset({*ALGORITHMS, "ES512"})

@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from fastapi_better_auth._cookies import sign_token
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from fastapi_better_auth.testing import TokenIssuer, session_cookie, user_claims
 from tests.hardening.conftest import (
     ALGORITHMS,
@@ -38,7 +39,6 @@ from tests.hardening.conftest import (
     assert_error_shape,
     bearer,
 )
-from tests.jwks_server import JWKSServer, running_jwks_server
 
 pytestmark = pytest.mark.postgres
 

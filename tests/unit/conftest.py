@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.jwks_server import JWKSServer, running_jwks_server
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from tests.unit.jwks_support import ALL_ALGORITHMS, Signer, make_signer
 
 

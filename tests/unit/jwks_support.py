@@ -23,7 +23,7 @@ from fastapi_better_auth._errors import (
 )
 from fastapi_better_auth._jwks import JWKSVerifier
 from fastapi_better_auth._settings import BetterAuthSettings
-from tests.jwks_server import JWKSServer
+from fastapi_better_auth._testing_server import JWKSServer
 
 ISSUER = "http://127.0.0.1:3005"
 

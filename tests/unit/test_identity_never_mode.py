@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from fastapi_better_auth._errors import TokenExpiredError
-from tests.jwks_server import JWKSServer
+from fastapi_better_auth._testing_server import JWKSServer
 from tests.unit.jwks_support import (
     NOW,
     FakeClock,

@@ -8,7 +8,7 @@ import pytest
 from fastapi_better_auth._errors import (
     TokenExpiredError,
 )
-from tests.jwks_server import JWKSServer
+from fastapi_better_auth._testing_server import JWKSServer
 from tests.unit.jwks_support import (
     ISSUER,
     NOW,

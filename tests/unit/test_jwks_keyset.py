@@ -17,7 +17,7 @@ from fastapi_better_auth._errors import (
     JWKSUnavailableError,
 )
 from fastapi_better_auth._jwks._keyset import _cache_seconds
-from tests.jwks_server import JWKSServer, running_jwks_server
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from tests.unit.jwks_support import (
     FakeClock,
     Signer,

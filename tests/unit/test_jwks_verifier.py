@@ -25,7 +25,7 @@ from fastapi_better_auth._jwks import MAX_TOKEN_LENGTH, JWKSVerifier
 from fastapi_better_auth._jwks._jose import b64url_decode
 from fastapi_better_auth._jwks._keys import load_key
 from fastapi_better_auth._settings import BetterAuthSettings
-from tests.jwks_server import JWKSServer
+from fastapi_better_auth._testing_server import JWKSServer
 from tests.unit.jwks_support import (
     ALL_ALGORITHMS,
     ISSUER,
