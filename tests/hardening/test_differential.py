@@ -4,11 +4,12 @@ Our JOSE code stays only while it agrees with a reference everyone audits. The a
 ``test_token_corpus.py`` and property-generated tokens (each algorithm, mutated headers, payloads,
 signatures and encodings, alg confusion, ``kid`` games, claim types and boundaries, huge and nested
 JSON) go through :class:`JWKSVerifier` and through ``jwt.decode`` with the same JWK Set, the key
-picked by ``kid`` as ``PyJWKClient`` does, the allowlist narrowed to that key's own algorithm (as
-PyJWT's docs advise for a JWKS), every claim Better-Auth signs required, and the same issuer,
+picked by ``kid`` as ``PyJWKClient`` does, the allowlist narrowed to that key's own algorithm (what
+PyJWT does by default for a ``PyJWK``), every claim Better-Auth signs required, and the same issuer,
 audiences, leeway and frozen clock. A verdict (accept or reject) may differ only where one of
-:data:`STRICTER` explains it, and then only one way: we reject what PyJWT accepts. Each entry
-names the rule, why we hold it, and a test below that shows it.
+:data:`STRICTER` explains it, and then only one way: we reject what PyJWT accepts (one entry,
+fractional dates compared exactly, explains either way). Each entry names the rule, why we hold
+it, and a test below that shows it.
 
 ``FUZZ_LONG=1`` runs the long profile (5 000 examples per property instead of 500).
 """
