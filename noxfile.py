@@ -131,7 +131,7 @@ def tests(session: nox.Session) -> None:
         index = args.index("--installpkg")
         package = args[index + 1]
         del args[index : index + 2]
-    session.install(f"{package}[postgres,sqlite,redis]", *_group("tests"))
+    session.install(f"{package}[postgres,sqlite,redis,testing]", *_group("tests"))
     session.run(
         "coverage",
         "run",
@@ -186,7 +186,9 @@ def interop(session: nox.Session) -> None:
     ensure_chromium(session)
     with session.chdir(ROOT / "examples" / "better-auth-server"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
-    session.install(".[postgres,sqlite,redis]", *_group("tests"), *_group("browser"))
+    session.install(
+        ".[postgres,sqlite,redis,testing]", *_group("tests"), *_group("browser")
+    )
     session.run(
         "coverage",
         "run",
@@ -234,7 +236,7 @@ def interop_matrix(session: nox.Session) -> None:
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
     with session.chdir(server / "prisma"):  # Prisma 7 is only needed here (~300 MB)
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
-    session.install(".[postgres,sqlite]", *_group("tests"))
+    session.install(".[postgres,sqlite,testing]", *_group("tests"))
     session.run(
         "coverage",
         "run",
@@ -254,7 +256,9 @@ def interop_matrix(session: nox.Session) -> None:
 def hardening(session: nox.Session) -> None:
     """Attack corpus, property tests, Schemathesis, faults and a short load test (``FUZZ_LONG=1`` for more)."""
     ensure_postgres(session)
-    session.install(".[postgres,sqlite]", *_group("tests"), *_group("hardening"))
+    session.install(
+        ".[postgres,sqlite,testing]", *_group("tests"), *_group("hardening")
+    )
     session.run(
         "coverage",
         "run",
@@ -270,7 +274,7 @@ def hardening(session: nox.Session) -> None:
 def load(session: nox.Session) -> None:
     """100 connections for 5 minutes on /api/v1/auth/me and the admin list: no errors, flat RSS."""
     ensure_postgres(session)
-    session.install("-e", ".[postgres,sqlite]", *_group("tests"))
+    session.install("-e", ".[postgres,sqlite,testing]", *_group("tests"))
     args = session.posargs or ["--connections", "100", "--seconds", "300"]
     report = str(Path(session.create_tmp()) / "load.json")
     session.run("python", "-m", "bench.load.loadgen", *args, "--json", report)
@@ -283,7 +287,7 @@ def bench(session: nox.Session) -> None:
     if not shutil.which("wrk"):
         _apt_install(session, "wrk", "wrk")
     session.install(
-        "-e", ".[postgres]", "uvicorn>=0.30", "uvloop>=0.19", "httptools>=0.6"
+        "-e", ".[postgres,testing]", "uvicorn>=0.30", "uvloop>=0.19", "httptools>=0.6"
     )
     session.run("python", "-m", "bench", *session.posargs)
 
@@ -323,7 +327,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and the example app."""
     session.install(
         "-e",
-        ".[postgres,sqlite]",
+        ".[postgres,sqlite,testing]",
         *_group("typing"),
         *_group("tests"),
         *_group("browser"),
@@ -386,6 +390,18 @@ def package(session: nox.Session) -> None:
             "sql",
             external=True,
             silent=True,
+        )
+        # PyJWT is the testing kit's alone: without the extra it names the extra to install
+        session.run(
+            python,
+            "-c",
+            "import importlib.util as u, sys\n"
+            "assert u.find_spec('jwt') is None, 'PyJWT is installed without [testing]'\n"
+            "try:\n    import fastapi_better_auth.testing\n"
+            "except ModuleNotFoundError as e:\n"
+            "    assert 'fastapi-better-auth-kit[testing]' in str(e), e\n"
+            "else:\n    sys.exit('fastapi_better_auth.testing imported without PyJWT')",
+            external=True,
         )
 
 

@@ -12,30 +12,41 @@ as payload, ``iss`` = ``aud`` = the origin, 15 minutes); ``rotate()``, ``mint(..
 and ``forge()`` make the variants a verifier must handle. ``make_user``/``make_session``/
 ``make_account`` build model rows with Better-Auth's conventions, and ``session_cookie`` signs a
 session token as Better-Auth's cookie does.
+
+It signs with PyJWT, which the library itself does not need: install the ``testing`` extra,
+``pip install "fastapi-better-auth-kit[testing]"``.
 """
 
 import json
 import secrets
 import string
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import quote
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+try:
+    import jwt
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+except (
+    ModuleNotFoundError
+) as exc:  # the library runs without PyJWT; the testing kit signs with it
+    raise ModuleNotFoundError(
+        "fastapi_better_auth.testing signs tokens with PyJWT, which is not installed: "
+        'pip install "fastapi-better-auth-kit[testing]"',
+        name=exc.name,
+    ) from exc
 
 from ._cookies import sign_token
 from ._naming import SchemaNaming
 from ._schema import migrate as _migrate
-from ._settings import BetterAuthSettings
+from ._testing_server import JWKS_PATH, running_jwks_server
 from ._types import generate_id, utcnow
 from .api_keys import ApiKey, hash_api_key
 from .models import Account, Session, User
@@ -54,9 +65,6 @@ __all__ = [
 ]
 
 Algorithm = Literal["EdDSA", "ES256", "ES512", "RS256", "PS256"]
-JWKS_PATH: str = BetterAuthSettings.model_fields[
-    "jwks_path"
-].default  # where Better-Auth serves it
 
 
 @dataclass(frozen=True)
@@ -169,42 +177,18 @@ class TokenIssuer:
 
         The issuer signs with that origin as ``iss``/``aud`` while serving, unless set explicitly.
         """
-        server = ThreadingHTTPServer((host, 0), _jwks_handler(self))
-        server.daemon_threads = True
-        thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), daemon=True
-        )
-        thread.start()
-        origin = f"http://{host}:{server.server_address[1]}"
-        explicit = self.issuer
-        self.issuer = explicit or origin
-        try:
-            yield origin
-        finally:
-            self.issuer = explicit
-            server.shutdown()
-            server.server_close()
-            thread.join()
+        with running_jwks_server(
+            host, path=JWKS_PATH, document=self.jwks, on_request=self._count
+        ) as server:
+            explicit = self.issuer
+            self.issuer = explicit or server.url
+            try:
+                yield server.url
+            finally:
+                self.issuer = explicit
 
-
-def _jwks_handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            issuer.requests += 1
-            if self.path.split("?")[0] != JWKS_PATH:
-                self.send_error(404)
-                return
-            body = json.dumps(issuer.jwks()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # silence stderr
-            return
-
-    return Handler
+    def _count(self, path: str) -> None:
+        self.requests += 1
 
 
 def _iso(value: datetime | None) -> str | None:

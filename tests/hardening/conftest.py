@@ -16,6 +16,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from fastapi_better_auth._errors import ErrorCode
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from fastapi_better_auth.models import Session, User
 from fastapi_better_auth.testing import (
     TokenIssuer,
@@ -23,7 +24,6 @@ from fastapi_better_auth.testing import (
     make_user,
 )
 from tests.helpers import SECRET, client_for, seed, settings_for
-from tests.jwks_server import JWKSServer, running_jwks_server
 from tests.pg import PostgresServer
 
 #: Moderate by default so the property tests stay well under 20 s; ``FUZZ_LONG=1`` runs more.

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from fastapi_better_auth.models import Session, User
 from fastapi_better_auth.testing import (
     TokenIssuer,
@@ -23,7 +24,6 @@ from fastapi_better_auth.testing import (
 )
 from tests.hardening.conftest import assert_error_shape, bearer
 from tests.helpers import execute, guarded_app, seed, settings_for
-from tests.jwks_server import JWKSServer, running_jwks_server
 from tests.pg import PostgresServer, running_postgres
 
 pytestmark = pytest.mark.postgres

@@ -2,7 +2,7 @@
 
 Every token here is refused with 401 in the documented shape (never a 5xx, never a traceback),
 and none of them makes the app fetch a URL it names: the JWKS server's hit count stays put
-and the attacker's server is never called. The verifier-level cases of ``tests/unit/test_jwks.py``
+and the attacker's server is never called. The verifier-level cases of ``tests/unit/test_jwks_*.py``
 are not repeated one by one; this is the same story told end to end, with more variants.
 """
 
@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from fastapi_better_auth._cookies import sign_token
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from fastapi_better_auth.testing import TokenIssuer, session_cookie, user_claims
 from tests.hardening.conftest import (
     ALGORITHMS,
@@ -38,7 +39,6 @@ from tests.hardening.conftest import (
     assert_error_shape,
     bearer,
 )
-from tests.jwks_server import JWKSServer, running_jwks_server
 
 pytestmark = pytest.mark.postgres
 

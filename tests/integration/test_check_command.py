@@ -19,6 +19,7 @@ import pytest
 from fastapi_better_auth.__main__ import main
 from fastapi_better_auth._cli import check as _checks
 from fastapi_better_auth._cookies import sign_token
+from fastapi_better_auth._testing_server import JWKSServer, running_jwks_server
 from fastapi_better_auth._types import utcnow
 from fastapi_better_auth.models import Session, User
 from fastapi_better_auth.testing import (
@@ -29,7 +30,6 @@ from fastapi_better_auth.testing import (
     user_claims,
 )
 from tests.helpers import SECRET, seed
-from tests.jwks_server import JWKSServer, running_jwks_server
 from tests.pg import PostgresServer
 
 PASSWORD = "pw-never-printed-7Q"

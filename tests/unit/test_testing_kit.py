@@ -1,5 +1,7 @@
 """The testing kit mints what Better-Auth mints, and the verifier accepts exactly that."""
 
+import importlib
+import sys
 from typing import get_args
 
 import httpx
@@ -93,3 +95,17 @@ def test_session_cookie_is_signed_and_url_encoded() -> None:
     assert name == "__Secure-app.session_token"
     assert "%3D" in value
     assert verify_signed_token(value, "secret") == "t" * 32
+
+
+def test_testing_kit_without_pyjwt_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The library runs without PyJWT; only the testing kit needs it, and says how to get it."""
+    monkeypatch.setitem(
+        sys.modules, "jwt", None
+    )  # what an environment without PyJWT imports
+    monkeypatch.delitem(sys.modules, "fastapi_better_auth.testing")
+    with pytest.raises(ModuleNotFoundError) as caught:
+        importlib.import_module("fastapi_better_auth.testing")
+    assert 'pip install "fastapi-better-auth-kit[testing]"' in str(caught.value)
+    assert caught.value.name == "jwt"

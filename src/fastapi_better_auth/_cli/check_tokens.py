@@ -17,8 +17,7 @@ from .._errors import (
     PermissionDeniedError,
     UpstreamUnavailableError,
 )
-from .._jwk_keys import b64url_decode, loads_object, normalize_algorithm
-from .._jwks import JWKSVerifier
+from .._jwks import JWKSVerifier, b64url_decode, loads_object, normalize_algorithm
 from .._runtime import BetterAuth
 from .._schemas import AuthenticatedSession, Credential
 from .._settings import SUPPORTED_ALGORITHMS, BetterAuthSettings
