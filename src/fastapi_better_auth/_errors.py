@@ -16,10 +16,14 @@ BetterAuthError
 │   ├── EmailNotVerifiedError      403      EMAIL_NOT_VERIFIED
 │   ├── UserBannedError            403      USER_BANNED
 │   ├── CsrfError                  403      INVALID_ORIGIN
-│   └── ApiKeyPermissionError      403      API_KEY_PERMISSION_DENIED
+│   ├── ApiKeyPermissionError      403      API_KEY_PERMISSION_DENIED
+│   ├── NotOrganizationMemberError 403      NOT_ORGANIZATION_MEMBER
+│   ├── OrganizationRoleRequiredError 403   ORGANIZATION_ROLE_REQUIRED
+│   └── OrganizationPermissionError 403     ORGANIZATION_PERMISSION_DENIED
 ├── ApiKeyUsageExceededError       429      API_KEY_USAGE_EXCEEDED
 │   └── ApiKeyRateLimitedError     429      API_KEY_RATE_LIMITED
 ├── InvalidRequestError            400      INVALID_REQUEST
+│   └── NoActiveOrganizationError  400      NO_ACTIVE_ORGANIZATION
 ├── NotFoundError                  404      NOT_FOUND
 │   └── UserNotFoundError          404      USER_NOT_FOUND
 ├── ConflictError                  409      CONFLICT
@@ -192,6 +196,30 @@ class InvalidRequestError(BetterAuthError):
 
     code = ErrorCode.INVALID_REQUEST
     status_code = 400
+
+
+class NoActiveOrganizationError(InvalidRequestError):
+    """No active organization."""
+
+    code = ErrorCode.NO_ACTIVE_ORGANIZATION
+
+
+class NotOrganizationMemberError(PermissionDeniedError):
+    """You are not a member of this organization."""
+
+    code = ErrorCode.NOT_ORGANIZATION_MEMBER
+
+
+class OrganizationRoleRequiredError(PermissionDeniedError):
+    """An organization role is required."""
+
+    code = ErrorCode.ORGANIZATION_ROLE_REQUIRED
+
+
+class OrganizationPermissionError(PermissionDeniedError):
+    """Your organization role does not grant this permission."""
+
+    code = ErrorCode.ORGANIZATION_PERMISSION_DENIED
 
 
 class NotFoundError(BetterAuthError):

@@ -1,0 +1,279 @@
+"""FastAPI guards of the organization plugin: the caller's organization, membership and rights.
+
+Every guard rests on :data:`~fastapi_better_auth.current_session` and reads the ``member`` row
+again on each request (no cache), so a removed member or a changed role counts on the next
+request, as a ban does. The organization is the one the request names (the configured header or
+path parameter, Better-Auth's ``body.organizationId``) or else the session's
+``activeOrganizationId`` (``dist/plugins/organization/organization.mjs`` 59-64). A JWT carries
+no session columns: its ``sid`` names the session row; without one the request must name the
+organization. Not a member, or no such organization: the same 403, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, computed_field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# public names only (fastapi_better_auth re-exports them), from where they are defined:
+# the package root imports the router, a layer above this one
+from .._dependencies import CurrentSession, get_better_auth
+from .._runtime import BetterAuth
+from .._schemas import AuthenticatedSession, ErrorResponse
+from .._errors import (
+    BetterAuthError,
+    NoActiveOrganizationError,
+    NotOrganizationMemberError,
+    OrganizationPermissionError,
+    OrganizationRoleRequiredError,
+)
+from .._policy import parse_role_list
+from ._config import DEFAULT_ORGANIZATIONS, STATE_ATTRIBUTE, Organizations
+from ._models import get_organization_models
+from .access import has_org_permission
+
+logger = logging.getLogger(__name__)
+
+
+class OrganizationInfo(BaseModel):
+    """An ``organization`` row."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    slug: str
+    logo: str | None = None
+    metadata: str | None = None
+    created_at: datetime
+
+
+class MemberInfo(BaseModel):
+    """The caller's ``member`` row in the organization of this request, read on this request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    organization_id: str
+    user_id: str
+    role: str
+    created_at: datetime
+    organization: OrganizationInfo
+    #: The session's ``activeTeamId`` when the organization is the session's active one.
+    active_team_id: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """``role`` as the organization plugin reads it (``parseRoleList``: split, trimmed)."""
+        return parse_role_list(self.role)
+
+
+def _http(error: BetterAuthError) -> HTTPException:
+    logger.info("better_auth.organization_denied", extra={"reason": error.code.value})
+    detail = ErrorResponse.from_error(error).detail.model_dump()
+    headers = error.http_headers() or None
+    return HTTPException(error.status_code, detail=detail, headers=headers)
+
+
+def get_organizations(request: Request) -> Organizations:
+    """The configuration :meth:`Organizations.install` put on the app, else Better-Auth's defaults."""
+    found = getattr(request.app.state, STATE_ATTRIBUTE, None)
+    return found if isinstance(found, Organizations) else DEFAULT_ORGANIZATIONS
+
+
+def _named(request: Request, config: Organizations) -> str | None:
+    if config.path_param is not None:
+        value = request.path_params.get(config.path_param)
+        if value:
+            return str(value)
+    if config.header is not None:
+        value = request.headers.get(config.header)
+        if value:
+            return value
+    return None
+
+
+async def _load(
+    auth: BetterAuth, identity: AuthenticatedSession, named: str | None
+) -> MemberInfo:
+    naming = auth.settings.naming
+    models = get_organization_models(naming)
+    org, member, activity = models.organization, models.member, models.session_activity
+    session_id = None if identity.session is None else identity.session.id
+    if named is not None and not naming.valid_id(named):
+        raise NotOrganizationMemberError()
+
+    async def query(db: AsyncConnection) -> tuple[Any, str | None]:
+        team = None
+        organization_id = named
+        if session_id is not None:
+            row = (
+                await db.execute(
+                    select(
+                        activity.active_organization_id, activity.active_team_id
+                    ).where(activity.id == session_id)
+                )
+            ).first()
+            if row is not None:
+                if organization_id is None:
+                    organization_id = row[0]
+                if organization_id == row[0]:
+                    team = row[1]
+        if organization_id is None:
+            raise NoActiveOrganizationError()
+        statement = (
+            select(*_columns(member, org))
+            .join(org, org.id == member.organization_id)
+            .where(
+                member.organization_id == organization_id,
+                member.user_id == identity.user.id,
+            )
+            .limit(1)
+        )
+        return (await db.execute(statement)).first(), team
+
+    row, team = await auth.read(query)
+    if row is None:
+        raise NotOrganizationMemberError()
+    return MemberInfo(
+        id=row[0],
+        organization_id=row[1],
+        user_id=row[2],
+        role=row[3],
+        created_at=row[4],
+        active_team_id=team,
+        organization=OrganizationInfo(
+            id=row[1],
+            name=row[5],
+            slug=row[6],
+            logo=row[7],
+            metadata=row[8],
+            created_at=row[9],
+        ),
+    )
+
+
+def _columns(member: Any, org: Any) -> tuple[Any, ...]:
+    return (
+        member.id,
+        member.organization_id,
+        member.user_id,
+        member.role,
+        member.created_at,
+        org.name,
+        org.slug,
+        org.logo,
+        org.metadata_,
+        org.created_at,
+    )
+
+
+async def current_member(
+    request: Request,
+    identity: CurrentSession,
+    auth: Annotated[BetterAuth, Depends(get_better_auth)],
+    config: Annotated[Organizations, Depends(get_organizations)],
+) -> MemberInfo:
+    """The caller's membership of the request's organization (see the module docstring).
+
+    Answers 400 ``NO_ACTIVE_ORGANIZATION`` when none is named nor active, 403
+    ``NOT_ORGANIZATION_MEMBER`` when the caller is no member (or it does not exist), and the
+    errors of ``current_session`` before that.
+    """
+    try:
+        return await _load(auth, identity, _named(request, config))
+    except BetterAuthError as error:  # also DATABASE_UNAVAILABLE: 503, never a 500
+        raise _http(error) from error
+
+
+CurrentMember = Annotated[MemberInfo, Depends(current_member)]
+
+
+async def current_organization(member: CurrentMember) -> OrganizationInfo:
+    """The request's organization, of which the caller is a member (errors as `current_member`)."""
+    return member.organization
+
+
+CurrentOrganization = Annotated[OrganizationInfo, Depends(current_organization)]
+
+
+@lru_cache(maxsize=256)
+def _role_guard(
+    roles: frozenset[str],
+) -> Callable[..., Coroutine[Any, Any, MemberInfo]]:
+    async def guard(member: CurrentMember) -> MemberInfo:
+        if roles.isdisjoint(member.roles):
+            raise _http(OrganizationRoleRequiredError())
+        return member
+
+    guard.__name__ = "require_org_role"
+    return guard
+
+
+def require_org_role(*roles: str) -> Callable[..., Coroutine[Any, Any, MemberInfo]]:
+    """A dependency admitting members holding any of ``roles`` (403 ``ORGANIZATION_ROLE_REQUIRED``).
+
+    ``member.role`` is comma-joined and read as the organization plugin does (trimmed): a
+    member ``"admin, member"`` holds ``admin``. The same roles give the same object.
+
+    Raises:
+        ValueError: no role, or an empty one.
+    """
+    if not roles or not all(isinstance(r, str) and r.strip() for r in roles):
+        raise ValueError('require_org_role() needs role names, e.g. ("owner", "admin")')
+    return _role_guard(frozenset(role.strip() for role in roles))
+
+
+@lru_cache(maxsize=256)
+def _permission_guard(
+    required: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Callable[..., Coroutine[Any, Any, MemberInfo]]:
+    permissions = {resource: list(actions) for resource, actions in required}
+
+    async def guard(
+        member: CurrentMember,
+        config: Annotated[Organizations, Depends(get_organizations)],
+    ) -> MemberInfo:
+        if not has_org_permission(
+            member.role,
+            permissions,
+            config.effective_roles,
+            creator_role=config.creator_role,
+        ):
+            raise _http(OrganizationPermissionError())
+        return member
+
+    guard.__name__ = "require_org_permission"
+    return guard
+
+
+def require_org_permission(
+    permissions: Mapping[str, Sequence[str]],
+) -> Callable[..., Coroutine[Any, Any, MemberInfo]]:
+    """A dependency admitting members whose role grants ``permissions``, as Better-Auth decides.
+
+    Evaluated as ``POST /organization/has-permission`` does (``hasPermission``: one of the
+    member's roles grants every action) with the roles of the app's :class:`Organizations`.
+    403 ``ORGANIZATION_PERMISSION_DENIED`` otherwise. The same permissions give the same object.
+
+    Raises:
+        ValueError: no resource, or a resource without actions.
+    """
+    if not isinstance(permissions, Mapping) or not permissions:
+        raise ValueError('require_org_permission() needs {"resource": ["action", …]}')
+    normal = []
+    for resource, actions in permissions.items():
+        if isinstance(actions, str) or not actions:
+            raise ValueError(
+                f"require_org_permission(): {resource!r} needs a non-empty list of actions"
+            )
+        normal.append((resource, tuple(dict.fromkeys(actions))))
+    return _permission_guard(tuple(sorted(normal)))
