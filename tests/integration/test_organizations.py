@@ -9,7 +9,7 @@ next request, multi-role members, custom roles, the refusal shapes.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI
@@ -227,7 +227,7 @@ def _app(world: World, issuer: TokenIssuer, config: Organizations | None) -> Fas
 
     @app.get("/managers")
     async def managers(
-        member: MemberInfo = Depends(require_org_role("owner", "admin")),
+        member: Annotated[MemberInfo, Depends(require_org_role("owner", "admin"))],
     ) -> str:
         return member.role
 

@@ -25,8 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 # public names only (fastapi_better_auth re-exports them), from where they are defined:
 # the package root imports the router, a layer above this one
 from .._dependencies import CurrentSession, get_better_auth
-from .._runtime import BetterAuth
-from .._schemas import AuthenticatedSession, ErrorResponse
 from .._errors import (
     BetterAuthError,
     NoActiveOrganizationError,
@@ -35,6 +33,8 @@ from .._errors import (
     OrganizationRoleRequiredError,
 )
 from .._policy import parse_role_list
+from .._runtime import BetterAuth
+from .._schemas import AuthenticatedSession, ErrorResponse
 from ._config import DEFAULT_ORGANIZATIONS, STATE_ATTRIBUTE, Organizations
 from ._models import get_organization_models
 from .access import has_org_permission
