@@ -202,7 +202,7 @@ def test_lifecycle_answers_agree_with_has_permission(
         False,
     ]
 
-    expected = {
+    expected: dict[str, list[bool | None]] = {
         "admin": [False, False, True, False, True, True, True, True, True, False],
         "developer": [
             True,
@@ -246,8 +246,8 @@ def test_lifecycle_answers_agree_with_has_permission(
         .where(ORG.member.id == member_id)
         .values(role="member, admin"),
     )
-    answers = _agree(server, ours, bob, org["id"])
-    assert answers[5] is True  # invitation: create, from " admin" trimmed to "admin"
+    trimmed = _agree(server, ours, bob, org["id"])
+    assert trimmed[5] is True  # invitation: create, from " admin" trimmed to "admin"
 
     # IDOR: bob names carol's organization
     assert _agree(server, ours, bob, other["id"]) == [None] * len(CASES)
