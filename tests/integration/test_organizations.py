@@ -426,3 +426,29 @@ def test_expired_invitation_rows_map(world: World) -> None:
     seed(world.url, invitation)
     rows = execute(world.url, ORG.invitation.__table__.select())  # type: ignore[attr-defined]
     assert rows[0].status == "pending"
+
+
+def test_id_that_cannot_exist_under_the_naming_is_refused_without_a_query(
+    world: World, issuer: TokenIssuer
+) -> None:
+    """``BETTER_AUTH_ID_TYPE=uuid``: a non-UUID organization id is no membership (403, never 500)."""
+    if not world.url.startswith("sqlite"):
+        pytest.skip("SQLite stores uuid ids as text: the same rows serve both namings")
+    assert issuer.issuer is not None
+    app = FastAPI()
+    app.include_router(
+        better_auth_router(settings_for(issuer.issuer, world.url, id_type="uuid"))
+    )
+    CONFIG.install(app)
+
+    @app.get("/org")
+    async def org(organization: CurrentOrganization) -> OrganizationInfo:
+        return organization
+
+    with TestClient(app) as client:
+        named = _as(world.alice_session, **{"x-organization-id": "org-b"})
+        response = client.get("/org", headers=named)
+        assert (response.status_code, _code(response)) == (
+            403,
+            "NOT_ORGANIZATION_MEMBER",
+        )

@@ -324,3 +324,24 @@ def test_organizations_misconfiguration_fails_at_start(
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         Organizations(**options)
+
+
+# --- the guard factories ------------------------------------------------------------------
+
+
+def test_guard_factories_check_their_arguments_and_reuse_guards() -> None:
+    from fastapi_better_auth.organizations import (
+        require_org_permission,
+        require_org_role,
+    )
+
+    assert require_org_role("owner", "admin") is require_org_role("admin", " owner")
+    assert require_org_permission({"project": ["create"]}) is require_org_permission(
+        {"project": ["create", "create"]}
+    )
+    for roles in [(), ("",), (" ",)]:
+        with pytest.raises(ValueError, match="role names"):
+            require_org_role(*roles)
+    for permissions in [{}, ["project"], {"project": []}, {"project": "create"}]:
+        with pytest.raises(ValueError, match="require_org_permission"):
+            require_org_permission(permissions)  # type: ignore[arg-type]
