@@ -152,9 +152,12 @@ async function apiKeyPlugins() {
  * BA_ORGANIZATION=1: organization({ teams, ac, roles }) with Better-Auth's default roles plus a
  * custom "developer" role over an app resource "project": the same roles the interop tests
  * declare in Python (fastapi_better_auth.organizations.access) and compare answers with.
+ * BA_ORGANIZATION=dynamic adds dynamicAccessControl (roles stored in "organizationRole").
  */
 async function organizationPlugins() {
-  if (env.BA_ORGANIZATION !== "1") return [];
+  const choice = env.BA_ORGANIZATION ?? "";
+  if (choice === "") return [];
+  if (choice !== "1" && choice !== "dynamic") throw new Error(`unknown BA_ORGANIZATION ${choice}`);
   const { organization } = await import("better-auth/plugins");
   const { createAccessControl } = await import("better-auth/plugins/access");
   const { defaultStatements, ownerAc, adminAc, memberAc } = await import(
@@ -167,7 +170,8 @@ async function organizationPlugins() {
     member: memberAc,
     developer: ac.newRole({ project: ["create"] }),
   };
-  return [organization({ teams: { enabled: true }, ac, roles })];
+  const dynamicAccessControl = { enabled: choice === "dynamic" };
+  return [organization({ teams: { enabled: true }, ac, roles, dynamicAccessControl })];
 }
 // --8<-- [end:organization]
 // --- end BA_ORGANIZATION -------------------------------------------------------------------

@@ -25,11 +25,13 @@ from ._models import (
     MemberMixin,
     OrganizationMixin,
     OrganizationModels,
+    OrganizationRoleMixin,
     SessionActivityMixin,
     TeamMemberMixin,
     TeamMixin,
     get_organization_models,
 )
+from ._reads import MemberInfo, OrganizationInfo, load_member, load_roles
 from .access import (
     ORGANIZATION_ROLES,
     ORGANIZATION_STATEMENTS,
@@ -41,8 +43,6 @@ from .access import (
 from .dependencies import (
     CurrentMember,
     CurrentOrganization,
-    MemberInfo,
-    OrganizationInfo,
     current_member,
     current_organization,
     get_organizations,
@@ -65,6 +65,7 @@ __all__ = [
     "OrganizationMixin",
     "OrganizationModels",
     "OrganizationPermissionError",
+    "OrganizationRoleMixin",
     "OrganizationRoleRequiredError",
     "Organizations",
     "Role",
@@ -77,6 +78,8 @@ __all__ = [
     "get_organization_models",
     "get_organizations",
     "has_org_permission",
+    "load_member",
+    "load_roles",
     "require_org_permission",
     "require_org_role",
 ]

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .._errors import ConfigurationError
-from .access import ORGANIZATION_ROLES, Role
+from .access import ORGANIZATION_ROLES, AccessControl, Role
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -32,16 +32,23 @@ class Organizations:
         header: a request header naming the organization (e.g. ``"x-organization-id"``);
             off by default: the session's active organization is then the only one.
         path_param: a path parameter naming the organization (e.g. ``"organization_id"``).
+        ac: ``organization({ ac })``, the access control the roles are built from; needed by
+            ``dynamic_access_control``, as in Better-Auth.
+        dynamic_access_control: ``dynamicAccessControl: { enabled: true }``: each
+            organization's ``organizationRole`` rows extend or add roles, read per request.
 
     Raises:
         ConfigurationError: a role is not a :class:`~fastapi_better_auth.organizations.access.Role`,
-            or a header or creator role name is empty or invalid.
+            a header or creator role name is empty or invalid, or ``dynamic_access_control``
+            is on without ``ac``.
     """
 
     roles: Mapping[str, Role] | None = None
     creator_role: str = "owner"
     header: str | None = None
     path_param: str | None = None
+    ac: AccessControl | None = None
+    dynamic_access_control: bool = False
     _roles: Mapping[str, Role] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +72,12 @@ class Organizations:
         if self.path_param is not None and not self.path_param.isidentifier():
             raise ConfigurationError(
                 f"Organizations(path_param=...) is not a parameter name: {self.path_param!r}"
+            )
+        if self.dynamic_access_control and not isinstance(self.ac, AccessControl):
+            raise ConfigurationError(
+                "Organizations(dynamic_access_control=True) needs ac=create_access_control(...), "
+                "the ac of organization({ ac, dynamicAccessControl }) (Better-Auth ignores stored "
+                "roles without it)"
             )
         object.__setattr__(self, "_roles", MappingProxyType(dict(roles)))
 

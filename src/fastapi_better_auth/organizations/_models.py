@@ -53,6 +53,8 @@ def _references(
     naming: SchemaNaming = cls.__naming__
     if model == "user":  # the core's table, in the core models' metadata
         target: Any = get_models(naming).user.__table__.c.id  # type: ignore[attr-defined]
+    elif model == "organization" and hasattr(cls, "__organization__"):
+        target = cls.__organization__.__table__.c.id  # in another metadata
     else:
         target = f"{naming.table(model)}.{naming.column(model, 'id')}"
     return mapped_column(
@@ -182,6 +184,37 @@ class TeamMemberMixin(_OrgPhysical):
         return (Index(None, "team_id"), Index(None, "user_id"))
 
 
+class OrganizationRoleMixin(_OrgPhysical):
+    """Columns of ``organizationRole`` (``dynamicAccessControl``): roles an organization defines.
+
+    ``permission`` is JSON text, ``{"resource": ["action", …]}``; mapped in a metadata of its own,
+    since the table exists only when the option is on (organization.mjs 663-701).
+    """
+
+    __model__ = "organizationRole"
+    __organization__: ClassVar[type[Any]]
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True, default=new_id)
+
+    @declared_attr
+    def organization_id(cls) -> Mapped[str]:
+        return _references(cls, "organization", 1)
+
+    role: Mapped[str] = mapped_column(Text, sort_order=2)
+    permission: Mapped[str] = mapped_column(Text, sort_order=3)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime,
+        default=_now,
+        server_default=text("CURRENT_TIMESTAMP"),
+        sort_order=4,
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, sort_order=5)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index, ...]:
+        return (Index(None, "organization_id"), Index(None, "role"))
+
+
 class SessionActivityMixin(_OrgPhysical):
     """The two columns the plugin adds to ``session``, mapped on their own for reading them."""
 
@@ -197,7 +230,8 @@ class OrganizationModels:
     """The organization plugin's mapped classes under one naming.
 
     ``metadata`` holds the five plugin tables (their foreign keys to ``user`` point into the
-    core models' metadata); ``session_activity`` is mapped in a metadata of its own.
+    core models' metadata); ``organization_role`` (``dynamicAccessControl``) and
+    ``session_activity`` are mapped in metadatas of their own.
     """
 
     naming: SchemaNaming
@@ -208,6 +242,7 @@ class OrganizationModels:
     team: type[TeamMixin]
     team_member: type[TeamMemberMixin]
     session_activity: type[SessionActivityMixin]
+    organization_role: type[OrganizationRoleMixin]
 
 
 def _base(naming: SchemaNaming) -> type[DeclarativeBase]:
@@ -224,16 +259,24 @@ def get_organization_models(naming: SchemaNaming | None = None) -> OrganizationM
     chosen = naming if naming is not None else SchemaNaming()
     base = _base(chosen)
 
-    def mapped(mixin: type[Any], name: str, on: type[Any] = base) -> Any:
-        return type(name, (mixin, on), {"__module__": __name__, "__qualname__": name})
+    def mapped(mixin: type[Any], name: str, on: type[Any] = base, **extra: Any) -> Any:
+        namespace = {"__module__": __name__, "__qualname__": name, **extra}
+        return type(name, (mixin, on), namespace)
 
+    organization = mapped(OrganizationMixin, "Organization")
     return OrganizationModels(
         chosen,
         base.metadata,
-        mapped(OrganizationMixin, "Organization"),
+        organization,
         mapped(MemberMixin, "Member"),
         mapped(InvitationMixin, "Invitation"),
         mapped(TeamMixin, "Team"),
         mapped(TeamMemberMixin, "TeamMember"),
         mapped(SessionActivityMixin, "SessionActivity", _base(chosen)),
+        mapped(
+            OrganizationRoleMixin,
+            "OrganizationRole",
+            _base(chosen),
+            __organization__=organization,
+        ),
     )

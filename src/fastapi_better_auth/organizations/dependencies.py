@@ -13,67 +13,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, computed_field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 # public names only (fastapi_better_auth re-exports them), from where they are defined:
 # the package root imports the router, a layer above this one
 from .._dependencies import CurrentSession, get_better_auth
 from .._errors import (
     BetterAuthError,
-    NoActiveOrganizationError,
-    NotOrganizationMemberError,
     OrganizationPermissionError,
     OrganizationRoleRequiredError,
 )
-from .._policy import parse_role_list
 from .._runtime import BetterAuth
-from .._schemas import AuthenticatedSession, ErrorResponse
+from .._schemas import ErrorResponse
 from ._config import DEFAULT_ORGANIZATIONS, STATE_ATTRIBUTE, Organizations
-from ._models import get_organization_models
+from ._reads import MemberInfo, OrganizationInfo, load_member, load_roles
 from .access import has_org_permission
 
 logger = logging.getLogger(__name__)
-
-
-class OrganizationInfo(BaseModel):
-    """An ``organization`` row."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    name: str
-    slug: str
-    logo: str | None = None
-    metadata: str | None = None
-    created_at: datetime
-
-
-class MemberInfo(BaseModel):
-    """The caller's ``member`` row in the organization of this request, read on this request."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    organization_id: str
-    user_id: str
-    role: str
-    created_at: datetime
-    organization: OrganizationInfo
-    #: The session's ``activeTeamId`` when the organization is the session's active one.
-    active_team_id: str | None = None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """``role`` as the organization plugin reads it (``parseRoleList``: split, trimmed)."""
-        return parse_role_list(self.role)
 
 
 def _http(error: BetterAuthError) -> HTTPException:
@@ -101,81 +60,6 @@ def _named(request: Request, config: Organizations) -> str | None:
     return None
 
 
-async def _load(
-    auth: BetterAuth, identity: AuthenticatedSession, named: str | None
-) -> MemberInfo:
-    naming = auth.settings.naming
-    models = get_organization_models(naming)
-    org, member, activity = models.organization, models.member, models.session_activity
-    session_id = None if identity.session is None else identity.session.id
-    if named is not None and not naming.valid_id(named):
-        raise NotOrganizationMemberError()
-
-    async def query(db: AsyncConnection) -> tuple[Any, str | None]:
-        team = None
-        organization_id = named
-        if session_id is not None:
-            row = (
-                await db.execute(
-                    select(
-                        activity.active_organization_id, activity.active_team_id
-                    ).where(activity.id == session_id)
-                )
-            ).first()
-            if row is not None:
-                if organization_id is None:
-                    organization_id = row[0]
-                if organization_id == row[0]:
-                    team = row[1]
-        if organization_id is None:
-            raise NoActiveOrganizationError()
-        statement = (
-            select(*_columns(member, org))
-            .join(org, org.id == member.organization_id)
-            .where(
-                member.organization_id == organization_id,
-                member.user_id == identity.user.id,
-            )
-            .limit(1)
-        )
-        return (await db.execute(statement)).first(), team
-
-    row, team = await auth.read(query)
-    if row is None:
-        raise NotOrganizationMemberError()
-    return MemberInfo(
-        id=row[0],
-        organization_id=row[1],
-        user_id=row[2],
-        role=row[3],
-        created_at=row[4],
-        active_team_id=team,
-        organization=OrganizationInfo(
-            id=row[1],
-            name=row[5],
-            slug=row[6],
-            logo=row[7],
-            metadata=row[8],
-            created_at=row[9],
-        ),
-    )
-
-
-def _columns(member: Any, org: Any) -> tuple[Any, ...]:
-    return (
-        member.id,
-        member.organization_id,
-        member.user_id,
-        member.role,
-        member.created_at,
-        org.name,
-        org.slug,
-        org.logo,
-        org.metadata_,
-        org.created_at,
-    )
-
-
 async def current_member(
     request: Request,
     identity: CurrentSession,
@@ -189,7 +73,7 @@ async def current_member(
     errors of ``current_session`` before that.
     """
     try:
-        return await _load(auth, identity, _named(request, config))
+        return await load_member(auth, identity, _named(request, config))
     except BetterAuthError as error:  # also DATABASE_UNAVAILABLE: 503, never a 500
         raise _http(error) from error
 
@@ -232,6 +116,26 @@ def require_org_role(*roles: str) -> Callable[..., Coroutine[Any, Any, MemberInf
     return _role_guard(frozenset(role.strip() for role in roles))
 
 
+async def _stored_roles(
+    auth: BetterAuth, config: Organizations, organization_id: str
+) -> Mapping[str, Any]:
+    """The app's roles merged with the organization's stored ones; refuses on a malformed row.
+
+    Better-Auth answers 500 for a row whose ``permission`` is not valid (has-permission.mjs 38-44);
+    here that is logged and the request refused (403): a bad row must not grant anything.
+    """
+    try:
+        return await load_roles(auth, config.effective_roles, organization_id)
+    except ValueError as error:
+        logger.error(
+            "better_auth.invalid_organization_role",
+            extra={"organization_id": organization_id, "error": str(error)},
+        )
+        raise _http(OrganizationPermissionError()) from error
+    except BetterAuthError as error:
+        raise _http(error) from error
+
+
 @lru_cache(maxsize=256)
 def _permission_guard(
     required: tuple[tuple[str, tuple[str, ...]], ...],
@@ -241,12 +145,13 @@ def _permission_guard(
     async def guard(
         member: CurrentMember,
         config: Annotated[Organizations, Depends(get_organizations)],
+        auth: Annotated[BetterAuth, Depends(get_better_auth)],
     ) -> MemberInfo:
+        roles = config.effective_roles
+        if config.dynamic_access_control:
+            roles = await _stored_roles(auth, config, member.organization_id)
         if not has_org_permission(
-            member.role,
-            permissions,
-            config.effective_roles,
-            creator_role=config.creator_role,
+            member.role, permissions, roles, creator_role=config.creator_role
         ):
             raise _http(OrganizationPermissionError())
         return member
