@@ -452,3 +452,84 @@ def test_id_that_cannot_exist_under_the_naming_is_refused_without_a_query(
             403,
             "NOT_ORGANIZATION_MEMBER",
         )
+
+
+# --- dynamicAccessControl: roles stored per organization ------------------------------------
+
+ROLE_DDL = DATA / "better_auth_1_7_25_organization_role_schema.sql"
+
+
+def _role_statements() -> list[str]:
+    body = "\n".join(
+        line for line in ROLE_DDL.read_text().splitlines() if not line.startswith("--")
+    )
+    return [part.strip() for part in body.split(";") if part.strip()]
+
+
+def test_organization_role_model_matches_better_auth_ddl(pg_url: str) -> None:
+    core = ddl_section(DATA / "better_auth_1_7_25_schema.sql", 1)
+    run(_run_all(pg_url, [*core, *_statements(), *_role_statements()]))
+    reflected = run(_describe(pg_url))
+    declared = describe_metadata(ORG.organization_role.metadata)
+    assert list(declared) == ["organizationRole"]
+    assert (
+        differences(declared, {"organizationRole": reflected["organizationRole"]}) == []
+    )
+
+
+def test_dynamic_roles_extend_and_add_roles_per_organization(
+    world: World, issuer: TokenIssuer
+) -> None:
+    if world.url.startswith("sqlite"):
+        run(_create_role_table_sqlite(world.url))
+    else:
+        run(_run_all(world.url, _role_statements()))
+    role = ORG.organization_role
+    seed(
+        world.url,
+        role(
+            organization_id="org-a", role="member", permission='{"project": ["create"]}'
+        ),
+        role(
+            organization_id="org-b", role="member", permission='{"project": ["delete"]}'
+        ),
+        role(organization_id="org-a", role="qa", permission='{"project": ["delete"]}'),
+    )
+    config = Organizations(
+        roles=ROLES, header="x-organization-id", ac=ac, dynamic_access_control=True
+    )
+    with TestClient(_app(world, issuer, config)) as client:
+        bob = _as(
+            world.bob_session
+        )  # member of A: A's stored "member" adds project:create
+        assert client.post("/projects", headers=bob).json() == "created"
+        assert client.get("/member", headers=bob).status_code == 200
+        member = ORG.member
+        execute(
+            world.url,
+            update(member).where(member.user_id == world.bob.id).values(role="qa"),
+        )
+        assert (
+            client.post("/projects", headers=bob).status_code == 403
+        )  # qa: delete only
+        # B's rows do not leak into A: alice is "member, admin" in B, owner in A
+        in_b = _as(world.alice_session, **{"x-organization-id": "org-b"})
+        assert client.post("/projects", headers=in_b).status_code == 403
+        execute(
+            world.url,
+            update(role).where(role.role == "qa").values(permission='{"project": "x"}'),
+        )
+        refused = client.post("/invitations", headers=bob)
+        assert (refused.status_code, _code(refused)) == (
+            403,
+            "ORGANIZATION_PERMISSION_DENIED",
+        )
+
+
+async def _create_role_table_sqlite(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(ORG.organization_role.metadata.create_all)
+    finally:
+        await engine.dispose()

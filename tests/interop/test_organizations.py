@@ -7,6 +7,7 @@ created, members invited, accepted, re-roled and removed through Better-Auth's H
 each state our ``require_org_permission`` is compared with ``POST /organization/has-permission``.
 """
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,7 @@ from fastapi_better_auth.organizations import (
     require_org_permission,
 )
 from fastapi_better_auth.organizations.access import has_admin_permission
-from tests.helpers import execute
+from tests.helpers import execute, seed
 from tests.interop.ba_server import BetterAuthServer, running_better_auth
 from tests.interop.flow import (
     Login,
@@ -273,3 +274,87 @@ def test_admin_plugin_does_not_trim_where_the_organization_plugin_does(
         response = server.admin_get("list-users", cookie=dave.cookie)
         assert (response.status_code == 200) is allowed, response.text
         assert has_admin_permission(role, {"user": ["list"]}) is allowed
+
+
+@pytest.fixture(scope="module")
+def dynamic(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
+    """Better-Auth with ``dynamicAccessControl`` (``BA_ORGANIZATION=dynamic``)."""
+    with (
+        pg_database(postgres, "orgdyn") as name,
+        running_better_auth(
+            postgres.url(name), env={"BA_ORGANIZATION": "dynamic"}
+        ) as server,
+    ):
+        yield server, postgres.url(name)
+
+
+def test_stored_roles_agree_with_has_permission(
+    dynamic: tuple[BetterAuthServer, str],
+) -> None:
+    """Roles created through ``/organization/create-role`` (and rows extending a predefined
+    role) answer alike, with ``Organizations(ac=..., dynamic_access_control=True)``."""
+    server, url = dynamic
+    app = FastAPI()
+    app.include_router(better_auth_router(app_settings(server, url)))
+    Organizations(
+        roles=ROLES, header="x-organization-id", ac=ac, dynamic_access_control=True
+    ).install(app)
+    for index, permissions in enumerate(CASES):
+        app.add_api_route(
+            f"/case/{index}",
+            _ok,
+            dependencies=[Depends(require_org_permission(permissions))],
+        )
+    alice, bob = (login(server, unique_email(n)) for n in ("alice", "bob"))
+    org = _post(
+        server, "/organization/create", alice, name="Dyn", slug=unique_email("dyn")[:20]
+    )
+    _post(
+        server,
+        "/organization/create-role",
+        alice,
+        organizationId=org["id"],
+        role="qa",
+        permission={
+            "team": ["create"],
+            "invitation": ["cancel"],
+        },  # what the owner holds
+    )
+    invitation = _post(
+        server,
+        "/organization/invite-member",
+        alice,
+        email=bob.email,
+        role="member",
+        organizationId=org["id"],
+    )
+    member_id = _post(
+        server, "/organization/accept-invitation", bob, invitationId=invitation["id"]
+    )["member"]["id"]
+    with TestClient(app) as ours:
+        plain = _agree(server, ours, bob, org["id"])
+        _post(
+            server,
+            "/organization/update-member-role",
+            alice,
+            memberId=member_id,
+            role="qa",
+            organizationId=org["id"],
+        )
+        qa = _agree(server, ours, bob, org["id"])
+        assert (plain[6], qa[6], qa[7]) == (False, True, False)  # no ac:read in qa
+        # a stored row named like a predefined role extends it (has-permission.mjs 45-47)
+        execute(
+            url,
+            update(ORG.member).where(ORG.member.id == member_id).values(role="member"),
+        )
+        seed(
+            url,
+            ORG.organization_role(
+                organization_id=org["id"],
+                role="member",
+                permission=json.dumps({"invitation": ["create"]}),
+            ),
+        )
+        extended = _agree(server, ours, bob, org["id"])
+        assert extended[5] is True and extended[7] is True

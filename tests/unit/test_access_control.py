@@ -345,3 +345,9 @@ def test_guard_factories_check_their_arguments_and_reuse_guards() -> None:
     for permissions in [{}, ["project"], {"project": []}, {"project": "create"}]:
         with pytest.raises(ValueError, match="require_org_permission"):
             require_org_permission(permissions)  # type: ignore[arg-type]
+
+
+def test_dynamic_access_control_needs_ac() -> None:
+    with pytest.raises(ConfigurationError, match="needs ac="):
+        Organizations(dynamic_access_control=True)
+    assert Organizations(ac=ac, dynamic_access_control=True).dynamic_access_control
