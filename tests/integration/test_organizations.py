@@ -470,7 +470,8 @@ def test_organization_role_model_matches_better_auth_ddl(pg_url: str) -> None:
     core = ddl_section(DATA / "better_auth_1_7_25_schema.sql", 1)
     run(_run_all(pg_url, [*core, *_statements(), *_role_statements()]))
     reflected = run(_describe(pg_url))
-    declared = describe_metadata(ORG.organization_role.metadata)
+    role_table = ORG.organization_role.__table__  # type: ignore[attr-defined]
+    declared = describe_metadata(role_table.metadata)
     assert list(declared) == ["organizationRole"]
     assert (
         differences(declared, {"organizationRole": reflected["organizationRole"]}) == []
@@ -530,6 +531,53 @@ async def _create_role_table_sqlite(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(ORG.organization_role.metadata.create_all)
+            role_table = ORG.organization_role.__table__  # type: ignore[attr-defined]
+            await conn.run_sync(role_table.metadata.create_all)
     finally:
         await engine.dispose()
+
+
+def test_missing_plugin_tables_answer_a_named_configuration_error(
+    pg_url: str, issuer: TokenIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The plugin was not migrated: 500 ``CONFIGURATION_ERROR``, the reason logged, not sent.
+
+    (SQLite reports a missing table as an ``OperationalError``, which the runtime answers 503.)
+    """
+    seed(pg_url, migrate=True)
+    alice = make_user()
+    session = make_session(alice)
+    seed(pg_url, alice, session)
+    world = World(pg_url, alice, alice, alice, "a", "b", session, session, session)
+    with TestClient(_app(world, issuer, CONFIG)) as client:
+        response = client.get("/org", headers=_as(session))
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": {"code": "CONFIGURATION_ERROR", "message": "Internal server error."}
+    }
+    logged = [r for r in caplog.records if r.getMessage() == "better_auth.error"]
+    assert "BETTER_AUTH_USE_PLURAL" in logged[0].detail  # type: ignore[attr-defined]
+
+
+def test_unreachable_database_in_stored_roles_is_503(
+    world: World, issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dynamic_access_control`` reads after the membership: a database gone by then is 503."""
+    from fastapi_better_auth import BetterAuth
+    from fastapi_better_auth.errors import DatabaseUnavailableError
+
+    config = Organizations(roles=ROLES, ac=ac, dynamic_access_control=True)
+    calls = 0
+    original = BetterAuth.read
+
+    async def failing_second_read(self: BetterAuth, query: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 1:  # the membership read passes; the stored roles' read fails
+            raise DatabaseUnavailableError()
+        return await original(self, query)
+
+    with TestClient(_app(world, issuer, config)) as client:
+        monkeypatch.setattr(BetterAuth, "read", failing_second_read)
+        response = client.post("/projects", headers=_as(world.bob_session))
+    assert (response.status_code, _code(response)) == (503, "DATABASE_UNAVAILABLE")

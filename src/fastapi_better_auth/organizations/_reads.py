@@ -13,9 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._errors import NoActiveOrganizationError, NotOrganizationMemberError
+from .._errors import (
+    ConfigurationError,
+    NoActiveOrganizationError,
+    NotOrganizationMemberError,
+)
 from .._policy import parse_role_list
 from .._runtime import BetterAuth
 from .._schemas import AuthenticatedSession
@@ -103,7 +108,7 @@ async def load_member(
         )
         return (await db.execute(statement)).first(), team
 
-    row, team = await auth.read(query)
+    row, team = await _read(auth, query)
     if row is None:
         raise NotOrganizationMemberError()
     return MemberInfo(
@@ -158,4 +163,20 @@ async def load_roles(
         )
         return [(row[0], row[1]) for row in rows]
 
-    return with_dynamic_roles(roles, await auth.read(query))
+    return with_dynamic_roles(roles, await _read(auth, query))
+
+
+async def _read(auth: BetterAuth, query: Any) -> Any:
+    """``auth.read(query)``; a missing plugin table or column is a misconfiguration, named."""
+    try:
+        return await auth.read(query)
+    except (
+        DBAPIError
+    ) as error:  # unavailable databases are DatabaseUnavailableError already
+        raise ConfigurationError(
+            "the organization plugin's tables or session columns are missing or named "
+            "otherwise: migrate with Better-Auth's organization() plugin on (teams and "
+            "dynamicAccessControl as configured), and set BETTER_AUTH_USE_PLURAL, "
+            "BETTER_AUTH_COLUMN_CASE and BETTER_AUTH_MODEL_NAMES as Better-Auth names them "
+            f"({type(error.orig).__name__})"
+        ) from error

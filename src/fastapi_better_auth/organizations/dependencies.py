@@ -36,8 +36,18 @@ logger = logging.getLogger(__name__)
 
 
 def _http(error: BetterAuthError) -> HTTPException:
-    logger.info("better_auth.organization_denied", extra={"reason": error.code.value})
+    """The library's answer; a 500 (misconfiguration) logs its message and answers its code only."""
     detail = ErrorResponse.from_error(error).detail.model_dump()
+    if error.status_code >= 500 and error.status_code != 503:
+        logger.error(
+            "better_auth.error",
+            extra={"code": error.code.value, "detail": error.message},
+        )
+        detail["message"] = "Internal server error."
+    else:
+        logger.info(
+            "better_auth.organization_denied", extra={"reason": error.code.value}
+        )
     headers = error.http_headers() or None
     return HTTPException(error.status_code, detail=detail, headers=headers)
 
