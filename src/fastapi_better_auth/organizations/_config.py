@@ -28,7 +28,10 @@ class Organizations:
             (owner, admin, member). Given roles *replace* the defaults, as in Better-Auth's
             ``hasPermission`` (``options.roles || defaultRoles``): keep ``**ORGANIZATION_ROLES``
             in the mapping if the app keeps owner/admin/member.
-        creator_role: ``creatorRole`` (default ``"owner"``).
+        creator_role: ``creatorRole`` (default ``"owner"``): the creator's role, which only
+            another holder may grant or take away. ``has-permission`` gives it no extra right
+            (``allowCreatorAllPermissions`` is set by Better-Auth's role-change route only,
+            crud-members.mjs 304), so the guards here do not either.
         header: a request header naming the organization (e.g. ``"x-organization-id"``);
             off by default: the session's active organization is then the only one.
         path_param: a path parameter naming the organization (e.g. ``"organization_id"``).
