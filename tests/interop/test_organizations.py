@@ -1,6 +1,6 @@
 """A real Better-Auth 1.7.25 with the organization plugin, and our guards, answer alike.
 
-Better-Auth runs with ``BA_ORGANIZATION=1`` (``examples/better-auth-server/auth.mjs``):
+Better-Auth runs with ``BA_ORGANIZATION=1`` and ``BA_SID_CLAIM=1`` (``examples/better-auth-server/auth.mjs``):
 ``organization({ teams: { enabled: true }, ac, roles })`` with the default roles plus a custom
 ``developer`` role; the Python side declares the same roles (:data:`ROLES`). Organizations are
 created, members invited, accepted, re-roled and removed through Better-Auth's HTTP API; for
@@ -66,7 +66,9 @@ CASES: list[dict[str, list[str]]] = [
 def rig(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
     with (
         pg_database(postgres, "orgs") as name,
-        running_better_auth(postgres.url(name), env={"BA_ORGANIZATION": "1"}) as server,
+        running_better_auth(
+            postgres.url(name), env={"BA_ORGANIZATION": "1", "BA_SID_CLAIM": "1"}
+        ) as server,
     ):
         yield server, postgres.url(name)
 
@@ -173,6 +175,11 @@ def test_lifecycle_answers_agree_with_has_permission(
     # the creator is the creatorRole ("owner"); the session's active organization is set
     owner = ours.get("/member", headers={"authorization": f"Bearer {alice.raw}"}).json()
     assert (owner["organization_id"], owner["role"]) == (org["id"], "owner")
+    # Better-Auth's own JWT (sid claim, BA_SID_CLAIM=1) leads to the same session row
+    assert owner["active_team_id"]  # teams on: a default team is active too
+    fresh_jwt = server.token(alice.cookie)
+    by_jwt = ours.get("/member", headers={"authorization": f"Bearer {fresh_jwt}"})
+    assert by_jwt.json() == owner
     assert _agree(server, ours, alice, org["id"])[3] is True  # organization: delete
 
     invitation = _post(
