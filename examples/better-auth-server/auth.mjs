@@ -146,6 +146,36 @@ async function apiKeyPlugins() {
 // --8<-- [end:api-key]
 // --- end BA_API_KEY ------------------------------------------------------------------------
 
+// --- BA_ORGANIZATION: the organization plugin ------------------------------------------------
+// --8<-- [start:organization]
+/**
+ * BA_ORGANIZATION=1: organization({ teams, ac, roles }) with Better-Auth's default roles plus a
+ * custom "developer" role over an app resource "project": the same roles the interop tests
+ * declare in Python (fastapi_better_auth.organizations.access) and compare answers with.
+ * BA_ORGANIZATION=dynamic adds dynamicAccessControl (roles stored in "organizationRole").
+ */
+async function organizationPlugins() {
+  const choice = env.BA_ORGANIZATION ?? "";
+  if (choice === "") return [];
+  if (choice !== "1" && choice !== "dynamic") throw new Error(`unknown BA_ORGANIZATION ${choice}`);
+  const { organization } = await import("better-auth/plugins");
+  const { createAccessControl } = await import("better-auth/plugins/access");
+  const { defaultStatements, ownerAc, adminAc, memberAc } = await import(
+    "better-auth/plugins/organization/access"
+  );
+  const ac = createAccessControl({ ...defaultStatements, project: ["create", "delete"] });
+  const roles = {
+    owner: ownerAc,
+    admin: adminAc,
+    member: memberAc,
+    developer: ac.newRole({ project: ["create"] }),
+  };
+  const dynamicAccessControl = { enabled: choice === "dynamic" };
+  return [organization({ teams: { enabled: true }, ac, roles, dynamicAccessControl })];
+}
+// --8<-- [end:organization]
+// --- end BA_ORGANIZATION -------------------------------------------------------------------
+
 const opened = await openDatabase(env.DATABASE_URL);
 export const databaseKind = opened.kind;
 /** Close the pool / SQLite handle so a one-shot script can exit. */
@@ -225,7 +255,7 @@ export const auth = betterAuth({
   ...redis.options, // BA_REDIS_URL: secondaryStorage
   ...names.core,
   advanced,
-  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer(), ...extra.plugins, ...(await apiKeyPlugins())],
+  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer(), ...extra.plugins, ...(await apiKeyPlugins()), ...(await organizationPlugins())],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

@@ -168,6 +168,30 @@ class InvalidRequestError(BetterAuthError):
     status_code = 400
 
 
+class NoActiveOrganizationError(InvalidRequestError):
+    """No active organization."""
+
+    code = ErrorCode.NO_ACTIVE_ORGANIZATION
+
+
+class NotOrganizationMemberError(PermissionDeniedError):
+    """You are not a member of this organization."""
+
+    code = ErrorCode.NOT_ORGANIZATION_MEMBER
+
+
+class OrganizationRoleRequiredError(PermissionDeniedError):
+    """An organization role is required."""
+
+    code = ErrorCode.ORGANIZATION_ROLE_REQUIRED
+
+
+class OrganizationPermissionError(PermissionDeniedError):
+    """Your organization role does not grant this permission."""
+
+    code = ErrorCode.ORGANIZATION_PERMISSION_DENIED
+
+
 class NotFoundError(BetterAuthError):
     """Not found."""
 

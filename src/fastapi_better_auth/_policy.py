@@ -9,6 +9,7 @@ Framework-free: usable from a worker or a CLI.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,28 @@ def parse_roles(role: str | None) -> frozenset[str]:
     if not role:
         return frozenset()
     return frozenset(role.split(","))
+
+
+def parse_role_list(role: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Split a ``member.role`` exactly as Better-Auth's organization plugin does (``parseRoleList``).
+
+    Unlike :func:`parse_roles` (the admin plugin's exact ``split(",")``), each role is trimmed
+    and empty ones dropped, so ``"admin, member"`` holds ``"member"`` here: better-auth 1.7.25
+    ``dist/plugins/organization/roles.mjs`` lines 99-101. Order kept (a list, as theirs).
+    """
+    if not role:
+        return ()
+    parts = [role] if isinstance(role, str) else list(role)
+    names = (name.strip(JS_WHITESPACE) for part in parts for name in part.split(","))
+    return tuple(name for name in names if name)
+
+
+#: What JavaScript's ``String.prototype.trim`` removes (WhiteSpace and LineTerminator): not
+#: Python's ``str.strip()`` set, which also strips U+001C-U+001F and U+0085 but not U+FEFF.
+JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 
 def join_roles(roles: list[str] | tuple[str, ...]) -> str:

@@ -17,10 +17,14 @@ The tree, each class's status and its stable ``code``::
     │   ├── EmailNotVerifiedError      403      EMAIL_NOT_VERIFIED
     │   ├── UserBannedError            403      USER_BANNED
     │   ├── CsrfError                  403      INVALID_ORIGIN
-    │   └── ApiKeyPermissionError      403      API_KEY_PERMISSION_DENIED
+    │   ├── ApiKeyPermissionError      403      API_KEY_PERMISSION_DENIED
+    │   ├── NotOrganizationMemberError 403      NOT_ORGANIZATION_MEMBER
+    │   ├── OrganizationRoleRequiredError 403   ORGANIZATION_ROLE_REQUIRED
+    │   └── OrganizationPermissionError 403     ORGANIZATION_PERMISSION_DENIED
     ├── ApiKeyUsageExceededError       429      API_KEY_USAGE_EXCEEDED
     │   └── ApiKeyRateLimitedError     429      API_KEY_RATE_LIMITED
     ├── InvalidRequestError            400      INVALID_REQUEST
+    │   └── NoActiveOrganizationError  400      NO_ACTIVE_ORGANIZATION
     ├── NotFoundError                  404      NOT_FOUND
     │   └── UserNotFoundError          404      USER_NOT_FOUND
     ├── ConflictError                  409      CONFLICT
@@ -53,7 +57,11 @@ from ._errors import (
     InvalidSessionError,
     InvalidTokenError,
     JWKSUnavailableError,
+    NoActiveOrganizationError,
     NotFoundError,
+    NotOrganizationMemberError,
+    OrganizationPermissionError,
+    OrganizationRoleRequiredError,
     PermissionDeniedError,
     RoleRequiredError,
     SessionExpiredError,
@@ -83,7 +91,11 @@ __all__ = [
     "InvalidSessionError",
     "InvalidTokenError",
     "JWKSUnavailableError",
+    "NoActiveOrganizationError",
     "NotFoundError",
+    "NotOrganizationMemberError",
+    "OrganizationPermissionError",
+    "OrganizationRoleRequiredError",
     "PermissionDeniedError",
     "RoleRequiredError",
     "SessionExpiredError",

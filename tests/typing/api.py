@@ -31,6 +31,22 @@ from fastapi_better_auth.api_keys import (
     verify_api_key,
 )
 from fastapi_better_auth.models import User, get_models
+from fastapi_better_auth.organizations import (
+    ORGANIZATION_ROLES,
+    ORGANIZATION_STATEMENTS,
+    CurrentMember,
+    CurrentOrganization,
+    MemberInfo,
+    OrganizationInfo,
+    Organizations,
+    create_access_control,
+    get_organization_models,
+    has_org_permission,
+    load_member,
+    require_org_permission,
+    require_org_role,
+)
+from fastapi_better_auth.organizations.access import AuthorizeResult
 from fastapi_better_auth.testing import (
     TokenIssuer,
     make_api_key,
@@ -143,3 +159,46 @@ async def worker(auth: BetterAuth, key: str) -> Principal:
 row, plaintext = make_api_key(make_user(), permissions={"files": ["read"]})
 remaining: int | None = row.remaining
 key_model: type[ApiKey] | object = get_api_key_model(SchemaNaming(use_plural=True))
+
+
+# --- organizations ----------------------------------------------------------------------
+
+org_ac = create_access_control({**ORGANIZATION_STATEMENTS, "project": ["create"]})
+org_roles = {
+    **ORGANIZATION_ROLES,
+    "developer": org_ac.new_role({"project": ["create"]}),
+}
+Organizations(roles=org_roles, header="x-organization-id").install(app)
+verdict: AuthorizeResult = org_roles["developer"].authorize(
+    {"project": ["create"]}, "OR"
+)
+allowed: bool = has_org_permission(
+    "member, developer", {"project": ["create"]}, org_roles
+)
+
+
+@app.get("/org")
+async def org(organization: CurrentOrganization) -> OrganizationInfo:
+    return organization
+
+
+@app.get("/org/member")
+async def org_member(member: CurrentMember) -> tuple[str, ...]:
+    return member.roles
+
+
+@app.post(
+    "/org/projects",
+    dependencies=[
+        Depends(require_org_permission({"project": ["create"]})),
+        Depends(require_org_role("owner", "developer")),
+    ],
+)
+async def org_projects() -> None: ...
+
+
+async def org_worker(auth: BetterAuth, identity: AuthenticatedSession) -> MemberInfo:
+    return await load_member(auth, identity, "org-id")
+
+
+member_table: object = get_organization_models(SchemaNaming()).member.__table__  # type: ignore[attr-defined]
