@@ -5,25 +5,6 @@ settings, errors and helpers below are the public API. Submodules ``models`` and
 ``testing`` are public too; every name starting with ``_`` is private.
 """
 
-from ._dependencies import (
-    AdminUser,
-    BetterAuthDep,
-    CurrentSession,
-    CurrentUser,
-    DbSession,
-    OptionalUser,
-    VerifiedUser,
-    add_exception_handlers,
-    current_session,
-    current_user,
-    get_better_auth,
-    get_db,
-    optional_user,
-    require_admin,
-    require_role,
-    require_verified_email,
-    to_http_exception,
-)
 from ._errors import (
     AuthenticationError,
     BetterAuthError,
@@ -47,6 +28,24 @@ from ._errors import (
     UserBannedError,
     UserNotFoundError,
 )
+from ._guards import (
+    AdminUser,
+    BetterAuthDep,
+    CurrentSession,
+    CurrentUser,
+    DbSession,
+    OptionalUser,
+    VerifiedUser,
+    current_session,
+    current_user,
+    get_better_auth,
+    get_db,
+    optional_user,
+    require_admin,
+    require_role,
+    require_verified_email,
+)
+from ._http import add_exception_handlers, to_http_exception
 from ._logging import JSONFormatter, configure_logging
 from ._middleware import RequestLoggingMiddleware, add_cors, cors_options
 from ._naming import SchemaNaming

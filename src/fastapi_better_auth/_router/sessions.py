@@ -7,7 +7,8 @@ names another user gets 404, and a session id of another user is a 404, never re
 from fastapi import APIRouter, Request
 
 from .. import _admin_sessions, _admin_users
-from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentSession
+from .._guards import BetterAuthDep, CurrentSession
+from .._http import AUTH_RESPONSES
 from .._schemas import RevokedSessions, SessionList
 from .._types import utcnow
 from ._access import admin_action, error_responses, require_admin_or_self

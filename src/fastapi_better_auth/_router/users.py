@@ -12,11 +12,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from .. import _admin_users
-from .._dependencies import (
-    AUTH_RESPONSES,
-    BetterAuthDep,
-    CurrentUser,
-)
+from .._guards import BetterAuthDep, CurrentUser
+from .._http import AUTH_RESPONSES
 from .._naming import SchemaNaming
 from .._policy import check_admin
 from .._schemas import (
