@@ -100,9 +100,7 @@ async def authenticate(request: Request) -> AuthenticatedSession | None:
     )  # outside the try: a missing lifespan is no refused credential
     state = request.scope["state"]  # holds the runtime: runtime_of found it there
     try:
-        credential = present(
-            auth.settings, request.method, request.headers, request.cookies
-        )
+        credential = present(auth.settings, request)
         identity = (
             None
             if credential is None

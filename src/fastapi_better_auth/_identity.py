@@ -6,12 +6,13 @@ when the token names one in ``sid``) is read again, always or at most every N se
 ``freshness`` setting says. Session tokens are always looked up: they are database sessions,
 or Redis ones under Better-Auth's ``secondaryStorage``, whose user is still read from the user
 table (``_reads``). Framework-free, and below the guards only: it is handed a
-:class:`PresentedCredential` and calls down into the verifier (``_jwks``) and the reads.
+``PresentedCredential`` and calls down into the verifier (``_jwks``) and the reads.
 """
 
 import hashlib
 import logging
 import math
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -133,15 +134,18 @@ class Authenticator:
         self._fresh.clear()
         self._sessions.clear()
 
-    async def authenticate(
+    def authenticate(
         self, credential: PresentedCredential
-    ) -> AuthenticatedSession:
-        """The identity behind a credential the request presented (see :meth:`from_jwt`,
-        :meth:`from_session_token` for what each kind raises)."""
+    ) -> Awaitable[AuthenticatedSession]:
+        """The identity behind a credential the request presented; raises as :meth:`from_jwt`
+        (a JWT) or :meth:`from_session_token` (a session token) does.
+
+        A plain method returning that coroutine: no extra frame on every request.
+        """
         kind, value = credential
         if kind == "jwt":
-            return await self.from_jwt(value)
-        return await self.from_session_token(value, kind)
+            return self.from_jwt(value)
+        return self.from_session_token(value, kind)
 
     async def from_jwt(self, token: str) -> AuthenticatedSession:
         """Verify a Better-Auth JWT, then check the user (and session) it names.

@@ -6,6 +6,8 @@ its table, so roles and bans written by anyone count on the next request. Framew
 queries are ``_store``'s, run by the database's row reader (``_database``).
 """
 
+from collections.abc import Awaitable
+
 from . import _store
 from ._schemas import AuthenticatedUser, SessionInfo
 from ._secondary import SessionStore
@@ -38,36 +40,52 @@ class Reads:
         self._fields = fields
         self._store = store
 
-    async def user(self, user_id: str) -> AuthenticatedUser | None:
-        """The user row ``user_id``, or None."""
-        return await _store.user_by_id(self._read, self._models, user_id, self._fields)
+    # plain methods returning the query's coroutine: no extra frame on the per-request path
 
-    async def session_by_token(self, token: str) -> Found | None:
+    def user(self, user_id: str) -> Awaitable[AuthenticatedUser | None]:
+        """The user row ``user_id``, or None."""
+        return _store.user_by_id(self._read, self._models, user_id, self._fields)
+
+    def session_by_token(self, token: str) -> Awaitable[Found | None]:
         """The session of a raw token and its user, as Better-Auth's ``findSession`` finds it.
 
         With ``secondaryStorage``: Redis first; the session table only for a token Redis does
         not hold, and only under ``storeSessionInDatabase``.
         """
-        if self._store is not None:
-            present, stored = await self._store.by_token(token)
-            if present or not self._store.in_database:
-                return None if stored is None else await self._with_user(stored.info)
-        return await _store.session_by_token(
-            self._read, self._models, token, self._fields
-        )
+        if self._store is None:
+            return _store.session_by_token(
+                self._read, self._models, token, self._fields
+            )
+        return self._stored_by_token(self._store, token)
 
-    async def session_by_id(self, user_id: str, session_id: str) -> Found | None:
+    def session_by_id(self, user_id: str, session_id: str) -> Awaitable[Found | None]:
         """The session ``session_id`` of ``user_id`` (a JWT's ``sid``) and that user.
 
         In Redis through the user's session list, else as :meth:`session_by_token`.
         """
-        if self._store is not None:
-            present, stored = await self._store.by_id(user_id, session_id)
-            if present or not self._store.in_database:
-                return None if stored is None else await self._with_user(stored.info)
-        return await _store.session_by_id(
-            self._read, self._models, session_id, user_id, self._fields
-        )
+        if self._store is None:
+            return _store.session_by_id(
+                self._read, self._models, session_id, user_id, self._fields
+            )
+        return self._stored_by_id(self._store, user_id, session_id)
+
+    async def _stored_by_token(self, store: SessionStore, token: str) -> Found | None:
+        present, stored = await store.by_token(token)
+        if not present and store.in_database:
+            return await _store.session_by_token(
+                self._read, self._models, token, self._fields
+            )
+        return None if stored is None else await self._with_user(stored.info)
+
+    async def _stored_by_id(
+        self, store: SessionStore, user_id: str, session_id: str
+    ) -> Found | None:
+        present, stored = await store.by_id(user_id, session_id)
+        if not present and store.in_database:
+            return await _store.session_by_id(
+                self._read, self._models, session_id, user_id, self._fields
+            )
+        return None if stored is None else await self._with_user(stored.info)
 
     async def _with_user(self, session: SessionInfo) -> Found | None:
         """A Redis session with its user read from the user table, not from Redis's snapshot."""

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from fastapi_better_auth import BetterAuthSettings
-from fastapi_better_auth._credentials import PresentedCredential
 from fastapi_better_auth._errors import (
     InvalidSessionError,
     InvalidTokenError,
@@ -128,7 +127,7 @@ async def test_always_mode_reads_the_user_on_every_request_and_a_ban_counts_at_o
     token = issuer.mint(
         claims(role="admin")
     )  # the snapshot says admin; the row does not
-    identity = await authenticator.authenticate(PresentedCredential("jwt", token))
+    identity = await authenticator.authenticate(("jwt", token))
     assert (identity.user.id, identity.user.role, identity.credential) == (
         "alice",
         "user",
@@ -236,9 +235,7 @@ async def test_session_token_found_expired_unknown_banned(
     issuer: TokenIssuer, verifier: JWKSVerifier, rows: MemoryRows
 ) -> None:
     authenticator = make(issuer, verifier, rows)
-    identity = await authenticator.authenticate(
-        PresentedCredential("cookie", "tok-alice")
-    )
+    identity = await authenticator.authenticate(("cookie", "tok-alice"))
     assert identity.credential == "cookie" and identity.session is not None
     assert identity.session.id == "s1" and identity.user.id == "alice"
     with pytest.raises(InvalidSessionError):
