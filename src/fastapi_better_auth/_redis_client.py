@@ -1,12 +1,15 @@
-"""The Redis client of ``BETTER_AUTH_REDIS_URL``, and which of its errors mean what.
+"""The Redis client of ``BETTER_AUTH_REDIS_URL``: created from the URL, checked at start, its errors told apart.
 
 redis-py is the ``[redis]`` extra, imported only when Redis is configured.
 """
 
+import logging
 import ssl
 from typing import Any
 
 from ._errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
 
 #: The setting that names the Redis URL, in every message about it.
 VARIABLE = "BETTER_AUTH_REDIS_URL"
@@ -69,3 +72,28 @@ def is_auth_error(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and str(exc).startswith(
         ("NOAUTH", "WRONGPASS", "NOPERM")
     )
+
+
+async def check_client(client: Any, redacted_url: str | None) -> bool:
+    """At start: whether Redis answers. Unreachable is not fatal (logged); refused is.
+
+    Raises:
+        ConfigurationError: Redis refuses the credentials or the TLS handshake fails.
+    """
+    try:
+        await client.ping()
+    except Exception as exc:
+        if not is_redis_error(exc):
+            raise
+        if is_auth_error(exc) or is_tls_error(exc):
+            problem = "TLS handshake failed" if is_tls_error(exc) else str(exc)
+            raise ConfigurationError(
+                f"{VARIABLE}: Redis at {redacted_url or '(client)'} refused the "
+                f"connection: {problem}; check the password, user and rediss:// settings"
+            ) from None
+        logger.warning(
+            "better_auth.session_store_unavailable",
+            extra={"error": type(exc).__name__, "redis": redacted_url},
+        )
+        return False
+    return True

@@ -10,14 +10,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from ._errors import ConfigurationError, SessionStoreUnavailableError
-from ._redis_client import (
-    VARIABLE,
-    client_from_url,
-    is_auth_error,
-    is_redis_error,
-    is_tls_error,
-)
+from ._errors import SessionStoreUnavailableError
+from ._redis_client import check_client, client_from_url, is_redis_error
 from ._schemas import AuthenticatedUser
 from ._secondary_layout import (
     DAY_SECONDS,
@@ -109,23 +103,7 @@ class SessionStore:
         Raises:
             ConfigurationError: Redis refuses the credentials or the TLS handshake fails.
         """
-        try:
-            await self._client.ping()
-        except Exception as exc:
-            if not is_redis_error(exc):
-                raise
-            if is_auth_error(exc) or is_tls_error(exc):
-                problem = "TLS handshake failed" if is_tls_error(exc) else str(exc)
-                raise ConfigurationError(
-                    f"{VARIABLE}: Redis at {self.redacted_url or '(client)'} refused the "
-                    f"connection: {problem}; check the password, user and rediss:// settings"
-                ) from None
-            logger.warning(
-                "better_auth.session_store_unavailable",
-                extra={"error": type(exc).__name__, "redis": self.redacted_url},
-            )
-            return False
-        return True
+        return await check_client(self._client, self.redacted_url)
 
     async def ping(self) -> None:
         """A round trip (the readiness check).

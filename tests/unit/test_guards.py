@@ -313,3 +313,13 @@ def test_get_db_gives_a_session_and_an_unreachable_database_is_503(
     assert response.status_code == 503, response.text
     assert response.json()["detail"]["code"] == "DATABASE_UNAVAILABLE"
     assert "retry-after" in response.headers
+
+
+def test_success_is_logged_at_debug_with_ids_only(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="fastapi_better_auth"):
+        assert client.get("/me", headers=bearer(RAW)).status_code == 200
+    (line,) = [r for r in caplog.records if r.msg == "better_auth.authenticated"]
+    assert (line.user_id, line.credential) == ("u1", "bearer")  # type: ignore[attr-defined]
+    assert RAW not in caplog.text
