@@ -95,9 +95,8 @@ async def authenticate(request: Request) -> AuthenticatedSession | None:
         HTTPException: the credential is refused (401, 403) or cannot be checked now (503).
         ConfigurationError: the router's lifespan did not run.
     """
-    auth = runtime_of(
-        request
-    )  # outside the try: a missing lifespan is no refused credential
+    # outside the try: a missing lifespan is no refused credential
+    auth = runtime_of(request)
     state = request.scope["state"]  # holds the runtime: runtime_of found it there
     try:
         credential = present(auth.settings, request)
