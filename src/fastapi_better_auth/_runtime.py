@@ -379,7 +379,7 @@ class BetterAuth:
             yield session
         self.authenticator.forget()
 
-    async def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> Awaitable[T]:
         """Run a read-only ``query`` on a pooled connection, once more if that connection was dead.
 
         No ORM session, no pre-ping round trip.
@@ -387,9 +387,11 @@ class BetterAuth:
         Raises:
             DatabaseUnavailableError: the database cannot be reached.
         """
-        return await self._db.read(query)
+        return self._db.read(query)  # the database's coroutine: no extra frame
 
-    async def read_row(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+    def read_row(
+        self, statement: Select[Any], params: dict[str, Any]
+    ) -> Awaitable[Any]:
         """The first row of a prebuilt select, or None: the per-request reads (a ``RowReader``).
 
         On an asyncpg engine this runtime created, through asyncpg's own pool (see
@@ -398,7 +400,7 @@ class BetterAuth:
         Raises:
             DatabaseUnavailableError: the database cannot be reached.
         """
-        return await self._db.read_row(statement, params)
+        return self._db.read_row(statement, params)
 
     async def check_database(self) -> None:
         """Run a real query, and ping Redis when sessions live there.

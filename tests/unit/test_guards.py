@@ -1,6 +1,7 @@
 """The guards over a fake authenticator: what reaches it, and how its answers become HTTP."""
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ from fastapi_better_auth._guards import STATE_KEY
 from fastapi_better_auth._identity import user_from_claims
 from fastapi_better_auth._schemas import IDENTITY_STATE_KEY
 from fastapi_better_auth.testing import session_cookie
+from tests.helpers import sqlite_threads_done
 
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 RAW = "B" * 32
@@ -74,9 +76,11 @@ def make_runtime(database: Path, **overrides: Any) -> BetterAuth:
 def make_app(auth: BetterAuth | None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        threads = set(threading.enumerate())
         yield {} if auth is None else {STATE_KEY: auth}
         if auth is not None:
             await auth.close()  # the pool's connections, before the loop ends
+            await sqlite_threads_done(threads)
 
     app = FastAPI(lifespan=lifespan)
 

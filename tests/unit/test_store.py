@@ -1,5 +1,6 @@
 """The per-request reads and their snapshots on a SQLite file, through the database's row reader."""
 
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from fastapi_better_auth.testing import (
     make_session,
     make_user,
 )
+from tests.helpers import sqlite_threads_done
 
 MODELS = get_models()
 ALICE = make_user(
@@ -42,6 +44,7 @@ ACCOUNT = make_account(ALICE, access_token="secret-access-token")
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    threads = set(threading.enumerate())
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await create_tables(engine)
     db = Database(engine, owns_engine=False)
@@ -58,6 +61,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+        await sqlite_threads_done(threads)
 
 
 def _values(row: Any) -> dict[str, Any]:
@@ -176,6 +180,7 @@ async def test_accounts_of_never_selects_tokens(db: Database) -> None:
 
 @pytest.mark.anyio
 async def test_unreachable_database_is_database_unavailable(tmp_path: Path) -> None:
+    threads = set(threading.enumerate())
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'no' / 'dir.db'}")
     db = Database(engine, owns_engine=True)
     try:
@@ -186,3 +191,4 @@ async def test_unreachable_database_is_database_unavailable(tmp_path: Path) -> N
                 await ping(session)
     finally:
         await db.close()
+        await sqlite_threads_done(threads)
