@@ -1,10 +1,12 @@
 """Small synchronous helpers for tests that drive an app through ``TestClient``."""
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Executable
@@ -119,3 +121,15 @@ def client_for(settings: BetterAuthSettings) -> Iterator[TestClient]:
     """A started ``TestClient`` of :func:`guarded_app`."""
     with TestClient(guarded_app(settings)) as client:
         yield client
+
+
+async def sqlite_threads_done(before: set[threading.Thread]) -> None:
+    """Wait for the aiosqlite worker threads started since ``before`` to stop, while the
+    event loop still runs (their connections closed or failed).
+
+    Such a thread posts its last result to the loop after the close returns; a loop closed
+    first makes that an unhandled thread exception in a later test.
+    """
+    for thread in set(threading.enumerate()) - before:
+        if "_connection_worker_thread" in thread.name:
+            await anyio.to_thread.run_sync(thread.join, 10)

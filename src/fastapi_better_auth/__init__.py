@@ -11,7 +11,8 @@ import importlib
 import warnings
 from typing import Any
 
-from ._dependencies import (
+from ._errors import BetterAuthError, ConfigurationError, ErrorCode
+from ._guards import (
     AdminUser,
     BetterAuthDep,
     CurrentSession,
@@ -19,7 +20,6 @@ from ._dependencies import (
     DbSession,
     OptionalUser,
     VerifiedUser,
-    add_exception_handlers,
     current_session,
     current_user,
     get_better_auth,
@@ -29,7 +29,7 @@ from ._dependencies import (
     require_role,
     require_verified_email,
 )
-from ._errors import BetterAuthError, ConfigurationError, ErrorCode
+from ._http import add_exception_handlers
 from ._logging import configure_logging
 from ._middleware import RequestLoggingMiddleware, add_cors
 from ._naming import SchemaNaming
@@ -126,7 +126,7 @@ _MOVED: dict[str, tuple[str, str]] = {
     "JSONFormatter": ("_logging", "configure_logging() installs it"),
     "cors_options": ("_middleware", "use add_cors(app)"),
     "to_http_exception": (
-        "_dependencies",
+        "_http",
         "raise the library error and call add_exception_handlers(app)",
     ),
 }

@@ -4,7 +4,7 @@ The tree, with each class's status and code, is drawn in the public ``errors`` m
 re-exports it.
 
 This module imports nothing from FastAPI: the worker or CLI that raises these errors
-does not speak HTTP. ``_dependencies.to_http_exception`` is the one place that does. The codes
+does not speak HTTP. ``_http.to_http_exception`` is the one place that does. The codes
 themselves, a table clients match on, live in ``_error_codes``.
 """
 

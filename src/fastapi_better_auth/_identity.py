@@ -4,19 +4,21 @@ A Better-Auth JWT is a 15-minute snapshot of the user row. A ban, a demotion or 
 session must count on the next request, so after the signature the user row (and the session,
 when the token names one in ``sid``) is read again, always or at most every N seconds, as the
 ``freshness`` setting says. Session tokens are always looked up: they are database sessions,
-or Redis ones under Better-Auth's ``secondaryStorage`` (``_secondary``), whose user is still
-read from the user table.
-Framework-free: the FastAPI boundary only extracts credentials and maps errors to HTTP.
+or Redis ones under Better-Auth's ``secondaryStorage``, whose user is still read from the user
+table (``_reads``). Framework-free, and below the guards only: it is handed a
+``PresentedCredential`` and calls down into the verifier (``_jwks``) and the reads.
 """
 
 import hashlib
 import logging
 import math
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from typing import Any
 
 from . import _store
 from ._cache import TTLCache
+from ._credentials import PresentedCredential
 from ._errors import (
     BetterAuthError,
     InvalidSessionError,
@@ -26,6 +28,7 @@ from ._errors import (
 )
 from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._policy import is_banned
+from ._reads import Found, Reads
 from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
 from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
@@ -91,7 +94,16 @@ def _check_session(session: SessionInfo, now: datetime) -> None:
 
 
 class Authenticator:
-    """Turns credentials into an :class:`AuthenticatedSession`, or raises a library error."""
+    """Turns credentials into an :class:`AuthenticatedSession`, or raises a library error.
+
+    Args:
+        settings: the freshness mode and its cache period.
+        verifier: checks a JWT's signature and claims.
+        read: runs one prebuilt select (``Database.read_row``): the database below.
+        models: the mapped tables of the naming in use.
+        fields: the user snapshot class and its declared extra columns.
+        store: Better-Auth's Redis sessions, or None: the session table only.
+    """
 
     def __init__(
         self,
@@ -103,18 +115,14 @@ class Authenticator:
         store: SessionStore | None = None,
     ) -> None:
         self._settings = settings
-        self._store = store
         self._verifier = verifier
-        self._read = read
-        self._models = models
+        self._reads = Reads(read, models, fields, store)
         self._fields = fields
         ttl = settings.freshness_cache_seconds
         self._fresh: TTLCache[tuple[str, str | None], AuthenticatedSession] = TTLCache(
             ttl
         )
-        self._sessions: TTLCache[str, tuple[SessionInfo, AuthenticatedUser]] = TTLCache(
-            ttl
-        )
+        self._sessions: TTLCache[str, Found] = TTLCache(ttl)
         #: ``freshness="never"``: the identity a token's claims describe, by token. Read only
         #: after the verifier accepted the token again on this request (signature, time, key).
         self._snapshots: TTLCache[str, AuthenticatedSession] = TTLCache(
@@ -125,6 +133,19 @@ class Authenticator:
         """Drop cached freshness checks (after a write that changes users or sessions)."""
         self._fresh.clear()
         self._sessions.clear()
+
+    def authenticate(
+        self, credential: PresentedCredential
+    ) -> Awaitable[AuthenticatedSession]:
+        """The identity behind a credential the request presented; raises as :meth:`from_jwt`
+        (a JWT) or :meth:`from_session_token` (a session token) does.
+
+        A plain method returning that coroutine: no extra frame on every request.
+        """
+        kind, value = credential
+        if kind == "jwt":
+            return self.from_jwt(value)
+        return self.from_session_token(value, kind)
 
     async def from_jwt(self, token: str) -> AuthenticatedSession:
         """Verify a Better-Auth JWT, then check the user (and session) it names.
@@ -167,19 +188,12 @@ class Authenticator:
     async def _fresh_jwt_identity(
         self, user_id: str, sid: str | None
     ) -> AuthenticatedSession:
-        models = self._models
         if sid is None:
-            user = await _store.user_by_id(self._read, models, user_id, self._fields)
+            user = await self._reads.user(user_id)
             if user is None:
                 raise InvalidSessionError("The user no longer exists.")
             return AuthenticatedSession(user=user, credential="jwt")
-        found = (
-            await self._stored_by_id(self._store, user_id, sid)
-            if self._store is not None
-            else await _store.session_by_id(
-                self._read, models, sid, user_id, self._fields
-            )
-        )
+        found = await self._reads.session_by_id(user_id, sid)
         if found is None:
             raise InvalidSessionError("The session was revoked.")
         session, user = found
@@ -201,13 +215,7 @@ class Authenticator:
             self._sessions.get(key) if self._settings.freshness == "cached" else None
         )
         if found is None:
-            found = (
-                await self._stored_by_token(self._store, token)
-                if self._store is not None
-                else await _store.session_by_token(
-                    self._read, self._models, token, self._fields
-                )
-            )
+            found = await self._reads.session_by_token(token)
             if found is None:
                 raise InvalidSessionError()
             if self._settings.freshness == "cached":
@@ -217,40 +225,6 @@ class Authenticator:
         return self._admit(
             AuthenticatedSession(user=user, session=session, credential=credential)
         )
-
-    async def _stored_by_token(
-        self, store: SessionStore, token: str
-    ) -> tuple[SessionInfo, AuthenticatedUser] | None:
-        """Better-Auth's ``findSession`` with ``secondaryStorage``: Redis first; the session
-        table only for a token Redis does not hold, and only under ``storeSessionInDatabase``.
-        """
-        present, stored = await store.by_token(token)
-        if not present and store.in_database:
-            return await _store.session_by_token(
-                self._read, self._models, token, self._fields
-            )
-        return None if stored is None else await self._with_user(stored.info)
-
-    async def _stored_by_id(
-        self, store: SessionStore, user_id: str, session_id: str
-    ) -> tuple[SessionInfo, AuthenticatedUser] | None:
-        """A ``sid`` in Redis (through the user's session list), else as :meth:`_stored_by_token`."""
-        present, stored = await store.by_id(user_id, session_id)
-        if not present and store.in_database:
-            return await _store.session_by_id(
-                self._read, self._models, session_id, user_id, self._fields
-            )
-        return None if stored is None else await self._with_user(stored.info)
-
-    async def _with_user(
-        self, session: SessionInfo
-    ) -> tuple[SessionInfo, AuthenticatedUser] | None:
-        """The session with its user read from the user table, not from Redis's snapshot:
-        roles and bans written by anyone count on the next request."""
-        user = await _store.user_by_id(
-            self._read, self._models, session.user_id, self._fields
-        )
-        return None if user is None else (session, user)
 
     def _admit(self, identity: AuthenticatedSession) -> AuthenticatedSession:
         if is_banned(identity.user):

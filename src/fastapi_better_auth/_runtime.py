@@ -6,32 +6,19 @@ shutdown; it does no I/O when created, so importing or constructing it never con
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from typing_extensions import Self
 
 from . import _store
+from ._database import Database, create_engine
 from ._database_url import parse_database_url, redact
 from ._direct import DirectReads
-from ._errors import (
-    ConfigurationError,
-    DatabaseUnavailableError,
-    is_unavailable_sqlstate,
-)
+from ._errors import ConfigurationError
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
 from ._schema.start import SchemaReport, StartChecks
@@ -43,34 +30,6 @@ from .models import BetterAuthModels, get_models
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: Errors that mean "the database cannot be reached now", not "the query is wrong".
-_UNAVAILABLE = (OperationalError, PoolTimeoutError, OSError, ConnectionError)
-
-
-#: Set while :meth:`BetterAuth.read` checks a connection out: it retries instead of pinging first.
-_SKIP_PING: ContextVar[bool] = ContextVar("better_auth_skip_ping", default=False)
-
-
-def _ping_on_checkout(engine: Engine) -> None:
-    """Pre-ping every checkout except :meth:`BetterAuth.read`'s (SQLAlchemy's pessimistic recipe).
-
-    A dead connection raises ``DisconnectionError``, on which the pool retries with a fresh one,
-    as ``pool_pre_ping`` does; the hot read path skips the round trip and retries once instead.
-    """
-    dialect = engine.dialect
-
-    def checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if _SKIP_PING.get():
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as exc:
-            if dialect.is_disconnect(exc, dbapi_connection, None):
-                raise DisconnectionError() from exc
-            raise
-
-    event.listen(engine, "checkout", checkout)
 
 
 def _user_fields(
@@ -101,14 +60,6 @@ def _session_store(settings: BetterAuthSettings, client: Any) -> SessionStore | 
     return SessionStore.from_url(
         url, redact(url), in_database=in_database, key_prefix=prefix
     )
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
-    refused = is_unavailable_sqlstate(
-        getattr(getattr(exc, "orig", None), "sqlstate", None)
-    )
-    return invalidated or refused or isinstance(exc, _UNAVAILABLE)
 
 
 class BetterAuth:
@@ -154,82 +105,37 @@ class BetterAuth:
         )
         #: asyncpg's arguments beyond the URL (TLS, server settings, caches): engine and direct reads.
         self._connect_args: dict[str, Any] = {}
-        self.engine = engine if engine is not None else self._create_engine()
-        #: The same pool in autocommit, for single-statement reads: no BEGIN/ROLLBACK round trips.
-        self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.sessionmaker = async_sessionmaker(
-            self.engine, expire_on_commit=False, autoflush=False
+        if engine is None:
+            engine, self._connect_args = create_engine(
+                self.settings, self._database, pooled=self._pooled
+            )
+        #: Engine, sessions and the per-request row reader (asyncpg's own pool when it can).
+        self._db = Database(
+            engine,
+            owns_engine=self._owns_engine,
+            direct_reads=self.settings.database_direct_reads,
+            pool_size=self.settings.database_pool_size,
+            connect_args=self._connect_args,
         )
+        self.engine: AsyncEngine = engine
+        self.sessionmaker = self._db.sessionmaker
         self.verifier = (
             verifier if verifier is not None else JWKSVerifier(self.settings)
         )
-        #: The per-request reads skip SQLAlchemy on an asyncpg engine the runtime created itself
-        #: (one passed in may carry connect arguments only its own pool knows).
-        self._direct = (
-            DirectReads(
-                self.engine.dialect,
-                self.engine.url,
-                self.settings.database_pool_size,
-                self._connect_args,
-            )
-            if self._owns_engine
-            and self.settings.database_direct_reads
-            and DirectReads.supports(self.engine.dialect)
-            else None
-        )
+        # the request path, wired top to bottom: authenticator -> verifier | reads -> database
         self.authenticator = Authenticator(
             self.settings,
             self.verifier,
-            self.read_row,
+            self._db.read_row,
             self.models,
             self.user_fields,
             self.session_store,
         )
 
-    def _create_engine(self) -> AsyncEngine:
-        """The engine of ``database_url``: libpq's parameters become asyncpg's arguments.
-
-        Behind a transaction pooler no prepared statement is cached: asyncpg then uses unnamed
-        statements, which PgBouncer 1.18 passes through (named ones stay on one server connection).
-        """
-        url = self._database.sqlalchemy_url
-        self._connect_args = self._database.connect_args(
-            transaction_pooler=self._pooled
-        )
-        if self._database.is_asyncpg:
-            # Prisma and Drizzle make `timestamp` columns without time zone holding UTC wall
-            # time; PostgreSQL converts the `timestamptz` values bound here (a ban's end, "now")
-            # in the session's time zone: UTC, sent in the startup packet (no round trip, and a
-            # parameter PgBouncer tracks), for the engine and the direct reads alike
-            settings = self._connect_args.setdefault("server_settings", {})
-            settings.setdefault("timezone", "UTC")
-        # echo shows the SQL only: bound values include session tokens, never logged
-        options: dict[str, object] = {
-            "echo": self.settings.database_echo,
-            "hide_parameters": True,
-        }
-        if url.startswith("postgresql"):
-            options.update(
-                pool_size=self.settings.database_pool_size,
-                max_overflow=self.settings.database_max_overflow,
-                pool_timeout=5,
-            )
-        if self._connect_args:
-            options["connect_args"] = self._connect_args
-        try:
-            engine = create_async_engine(url, **options)
-        except (
-            ModuleNotFoundError
-        ) as exc:  # the driver's optional extra is not installed
-            extra = {"asyncpg": "postgres", "aiosqlite": "sqlite"}.get(exc.name or "")
-            if extra is None:
-                raise
-            raise ConfigurationError(
-                f"BETTER_AUTH_DATABASE_URL is a {extra} database but the {exc.name} driver is "
-                f'not installed: pip install "fastapi-better-auth-kit[{extra}]"'
-            ) from None
-        _ping_on_checkout(engine.sync_engine)
-        return engine
+    @property
+    def _direct(self) -> DirectReads | None:
+        """The direct reads' asyncpg pool, when the per-request reads use one."""
+        return self._db.direct
 
     async def start(self) -> None:
         """Check the schema, prefetch the signing keys; never fails because Better-Auth or the database is down.
@@ -317,10 +223,7 @@ class BetterAuth:
         await self.verifier.aclose()
         if self.session_store is not None:
             await self.session_store.close()
-        if self._direct is not None:
-            await self._direct.close()
-        if self._owns_engine:
-            await self.engine.dispose()
+        await self._db.close()
 
     async def __aenter__(self) -> Self:
         try:
@@ -338,26 +241,13 @@ class BetterAuth:
     ) -> None:
         await self.close()
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A database session; a connection failure becomes :class:`DatabaseUnavailableError`.
 
         Raises:
             DatabaseUnavailableError: the database cannot be reached.
         """
-        try:
-            async with self.sessionmaker() as session:
-                yield session
-        except DatabaseUnavailableError:
-            raise
-        except Exception as exc:
-            if _is_unavailable(exc):
-                logger.warning(
-                    "better_auth.database_unavailable",
-                    extra={"error": type(exc).__name__},
-                )
-                raise DatabaseUnavailableError() from exc
-            raise
+        return self._db.session()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -373,36 +263,19 @@ class BetterAuth:
             yield session
         self.authenticator.forget()
 
-    async def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> Awaitable[T]:
         """Run a read-only ``query`` on a pooled connection, once more if that connection was dead.
 
-        The hot path of every authenticated request: no ORM session, no pre-ping round trip.
+        No ORM session, no pre-ping round trip.
 
         Raises:
             DatabaseUnavailableError: the database cannot be reached.
         """
-        skip_ping = _SKIP_PING.set(True)
-        try:
-            return await self._read(query)
-        finally:
-            _SKIP_PING.reset(skip_ping)
+        return self._db.read(query)  # the database's coroutine: no extra frame
 
-    async def _read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        for attempt in (1, 2):
-            try:
-                async with self._read_engine.connect() as connection:
-                    return await query(connection)
-            except DBAPIError as exc:
-                if attempt == 1 and exc.connection_invalidated:
-                    continue  # a connection the server closed: the pool already dropped it
-                if _is_unavailable(exc):
-                    raise DatabaseUnavailableError() from exc
-                raise
-            except (PoolTimeoutError, OSError, ConnectionError) as exc:
-                raise DatabaseUnavailableError() from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def read_row(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+    def read_row(
+        self, statement: Select[Any], params: dict[str, Any]
+    ) -> Awaitable[Any]:
         """The first row of a prebuilt select, or None: the per-request reads (a ``RowReader``).
 
         On an asyncpg engine this runtime created, through asyncpg's own pool (see
@@ -411,9 +284,7 @@ class BetterAuth:
         Raises:
             DatabaseUnavailableError: the database cannot be reached.
         """
-        if self._direct is not None:
-            return await self._direct.fetch_row(statement, params)
-        return await self.read(lambda db: _store.rows_of(db)(statement, params))
+        return self._db.read_row(statement, params)
 
     async def check_database(self) -> None:
         """Run a real query, and ping Redis when sessions live there.

@@ -1,7 +1,7 @@
 """Sessions in Better-Auth's ``secondaryStorage`` (a real Redis): found, refused and revoked as
 Better-Auth 1.7.25 does it, with the user row in the database as the source of bans and roles.
 
-The Redis entries here are written in Better-Auth's layout (``_secondary``'s docstring); the
+The Redis entries here are written in Better-Auth's layout (``_secondary_layout``'s docstring); the
 interop tests (``tests/interop/test_redis_sessions.py``) pin the same rules against a real
 Better-Auth writing them.
 """

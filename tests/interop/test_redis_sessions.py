@@ -3,7 +3,7 @@
 Better-Auth runs with ``BA_REDIS_URL`` (``examples/better-auth-server/auth.mjs``: node-redis as
 its ``secondaryStorage``) and ``BA_SID_CLAIM=1``, alone and with ``BA_STORE_SESSION_IN_DB=1``
 (``session.storeSessionInDatabase``); the example app reads the same Redis and SQLite file. Each
-rule of ``fastapi_better_auth._secondary`` is pinned here against what Better-Auth wrote.
+rule of ``fastapi_better_auth._secondary_layout`` is pinned here against what Better-Auth wrote.
 """
 
 import contextlib

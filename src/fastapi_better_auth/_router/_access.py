@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import Request
 
 from .._admin.audit import audited
-from .._dependencies import to_http_exception
 from .._errors import BetterAuthError, UserNotFoundError
+from .._http import to_http_exception
 from .._policy import is_admin
 from .._runtime import BetterAuth
 from .._schemas import (

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from .._dependencies import STATE_KEY
 from .._errors import ConfigurationError
+from .._guards import STATE_KEY
 from .._runtime import BetterAuth
 from .._schemas import AuthenticatedUser
 from .._settings import BetterAuthSettings

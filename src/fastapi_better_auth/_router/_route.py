@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from .._dependencies import to_http_exception
 from .._errors import InvalidRequestError
+from .._http import to_http_exception
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 

@@ -3,14 +3,9 @@
 from fastapi import APIRouter, Response
 
 from .. import _store
-from .._dependencies import (
-    AUTH_RESPONSES,
-    BetterAuthDep,
-    CurrentSession,
-    CurrentUser,
-    to_http_exception,
-)
 from .._errors import BetterAuthError
+from .._guards import BetterAuthDep, CurrentSession, CurrentUser
+from .._http import AUTH_RESPONSES, to_http_exception
 from .._schemas import AccountList, AuthenticatedSession, AuthenticatedUser
 
 

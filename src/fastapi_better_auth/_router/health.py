@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from .._dependencies import BetterAuthDep, to_http_exception
 from .._errors import DatabaseUnavailableError
+from .._guards import BetterAuthDep
+from .._http import to_http_exception
 from .._schemas import ErrorResponse, HealthStatus
 
 router = APIRouter()

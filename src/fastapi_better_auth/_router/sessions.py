@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from .._admin import listing
 from .._admin import sessions as admin_sessions
 from .._admin.schemas import RevokedSessions, SessionList
-from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentSession
+from .._guards import BetterAuthDep, CurrentSession
+from .._http import AUTH_RESPONSES
 from .._types import utcnow
 from ._access import admin_action, error_responses, require_admin_or_self
 from ._params import SessionId, UserId

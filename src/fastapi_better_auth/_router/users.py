@@ -17,7 +17,8 @@ from .._admin.schemas import (
     UserSortField,
     UserUpdate,
 )
-from .._dependencies import AUTH_RESPONSES, BetterAuthDep, CurrentUser
+from .._guards import BetterAuthDep, CurrentUser
+from .._http import AUTH_RESPONSES
 from .._policy import check_admin
 from .._schemas import AuthenticatedUser
 from .._types import utcnow

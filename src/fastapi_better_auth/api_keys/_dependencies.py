@@ -14,14 +14,9 @@ from fastapi.openapi.models import APIKey as APIKeyModel
 from fastapi.openapi.models import APIKeyIn
 from fastapi.security.base import SecurityBase
 
-from .._dependencies import (
-    _BEARER_MODEL,
-    BEARER_SCHEME_NAME,
-    _authenticate,
-    runtime_of,
-    to_http_exception,
-)
 from .._errors import AuthenticationError, BetterAuthError
+from .._guards import authenticate, runtime_of
+from .._http import BEARER_MODEL, BEARER_SCHEME_NAME, to_http_exception
 from .._identity import log_failure
 from .._middleware import API_KEY_STATE_KEY, ApiKeyIdentity
 from .._runtime import BetterAuth
@@ -55,7 +50,7 @@ async def _principal(
             error = AuthenticationError("An API key is required.")
             log_failure(error, "none")
             raise to_http_exception(error)
-        identity = await _authenticate(request)
+        identity = await authenticate(request)
         if identity is None:
             error = AuthenticationError()
             log_failure(error, "none")
@@ -87,7 +82,7 @@ class _SchemeDoc(SecurityBase):
         return None
 
 
-_session_scheme = _SchemeDoc(_BEARER_MODEL, BEARER_SCHEME_NAME)
+_session_scheme = _SchemeDoc(BEARER_MODEL, BEARER_SCHEME_NAME)
 _api_key_scheme = _SchemeDoc(_API_KEY_MODEL, API_KEY_SCHEME_NAME)
 
 

@@ -18,14 +18,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
-# public names only (fastapi_better_auth re-exports them), from where they are defined:
-# the package root imports the router, a layer above this one
-from .._dependencies import CurrentSession, get_better_auth
 from .._errors import (
     BetterAuthError,
     OrganizationPermissionError,
     OrganizationRoleRequiredError,
 )
+
+# public names only (fastapi_better_auth re-exports them), from where they are defined:
+# the package root imports the router, a layer above this one
+from .._guards import CurrentSession, get_better_auth
 from .._runtime import BetterAuth
 from .._schemas import ErrorResponse
 from ._config import DEFAULT_ORGANIZATIONS, STATE_ATTRIBUTE, Organizations

@@ -1,11 +1,15 @@
-"""The FastAPI boundary: credentials in, identities or one-shape HTTP errors out.
+"""The guards: FastAPI dependencies that turn a request into an identity or a one-shape HTTP error.
+
+Thin on purpose, the top of the request path: read the runtime from the request state, read
+the credential from plain request values (``_credentials``), have the authenticator check it
+(``_identity``: verifier, then the rows), map a refusal to HTTP (``_http``).
 
 Every dependency is one module-level object, so ``Depends(x)`` and
 ``app.dependency_overrides[x]`` key on it; ``require_role`` memoises, so the same roles give
 the same dependency. The three credential guards (``current_session``, ``current_user``,
-``optional_user``) are one dependency node each and share ``_authenticate``, where the ban,
-revocation and expiry checks live; ``require_admin``, ``require_verified_email`` and
-``require_role`` sit on ``current_user``, so overriding it reaches them.
+``optional_user``) are one dependency node each and share :func:`authenticate`;
+``require_admin``, ``require_verified_email`` and ``require_role`` sit on ``current_user``, so
+overriding it reaches them.
 """
 
 import logging
@@ -13,108 +17,28 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
-from fastapi.responses import JSONResponse
+from fastapi import Depends, Request
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._cookies import (
-    bearer_session_token,
-    looks_like_jwt,
-    verify_signed_token,
-)
+from ._credentials import present
 from ._errors import (
     AuthenticationError,
     BetterAuthError,
     ConfigurationError,
-    CsrfError,
     EmailNotVerifiedError,
-    InvalidSessionError,
-    InvalidTokenError,
     RoleRequiredError,
 )
+from ._http import BEARER_MODEL, BEARER_SCHEME_NAME, to_http_exception
 from ._identity import log_failure
 from ._policy import check_admin, effective_roles
 from ._runtime import BetterAuth
-from ._schemas import (
-    IDENTITY_STATE_KEY,
-    AuthenticatedSession,
-    AuthenticatedUser,
-    ErrorResponse,
-)
+from ._schemas import IDENTITY_STATE_KEY, AuthenticatedSession, AuthenticatedUser
 
 logger = logging.getLogger(__name__)
 
 #: ``request.state`` key under which the router's lifespan stores the runtime.
 STATE_KEY = "better_auth"
-_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-#: How OpenAPI describes the credential every guard reads (the guards are this scheme).
-BEARER_SCHEME_NAME = "BetterAuthBearer"
-_BEARER_MODEL = HTTPBearerModel(
-    bearerFormat="JWT or session token",
-    description=(
-        "A Better-Auth JWT (from `/api/auth/token`) or a session token (bearer plugin). "
-        "Browsers may send Better-Auth's signed session cookie (`better-auth.session_token`) "
-        "instead; a cookie-authenticated write also needs a trusted `Origin`."
-    ),
-)
-
-#: ``responses=`` for routes behind authentication: the errors they can answer.
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {
-        "model": ErrorResponse,
-        "description": "No valid credential (`WWW-Authenticate: Bearer`).",
-    },
-    403: {
-        "model": ErrorResponse,
-        "description": "Authenticated, but not allowed (banned, role, origin).",
-    },
-    503: {
-        "model": ErrorResponse,
-        "description": "Keys or database unavailable; see `Retry-After`.",
-    },
-}
-
-
-def to_http_exception(error: BetterAuthError) -> HTTPException:
-    """The only place that knows what a library error looks like over HTTP."""
-    detail = ErrorResponse.from_error(error).detail.model_dump()
-    return HTTPException(
-        error.status_code, detail=detail, headers=error.http_headers() or None
-    )
-
-
-async def _answer_library_error(request: Request, exc: Exception) -> JSONResponse:
-    """A library error raised by any route of the app, answered as the library's own routes do.
-
-    A 500 (a misconfiguration) is logged with its message and answered with its code only: the
-    message is for the operator, not the client.
-    """
-    if not isinstance(
-        exc, BetterAuthError
-    ):  # pragma: no cover  (registered for these only)
-        raise exc
-    http = to_http_exception(exc)
-    detail: Any = http.detail
-    if exc.status_code >= 500 and exc.status_code != 503:
-        logger.error(
-            "better_auth.error", extra={"code": exc.code.value, "detail": exc.message}
-        )
-        detail = {"code": exc.code.value, "message": "Internal server error."}
-    return JSONResponse(
-        {"detail": detail}, status_code=http.status_code, headers=http.headers
-    )
-
-
-def add_exception_handlers(app: FastAPI) -> None:
-    """Answer every library error raised anywhere in ``app`` in its documented status and shape.
-
-    The library's own routes already do; this covers your routes and services that raise
-    ``UserBannedError``, ``DatabaseUnavailableError``… themselves, which FastAPI would answer 500.
-    """
-    app.add_exception_handler(BetterAuthError, _answer_library_error)
 
 
 def runtime_of(request: Request) -> BetterAuth:
@@ -161,59 +85,26 @@ async def get_db(auth: BetterAuthDep) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db)]
 
 
-def _check_origin(request: Request, auth: BetterAuth) -> None:
-    if request.method not in _UNSAFE_METHODS:
-        return
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        raise CsrfError(
-            "A cookie-authenticated request that changes state needs an Origin header."
-        )
-    if origin.rstrip("/") not in auth.settings.all_trusted_origins:
-        raise CsrfError()
+async def authenticate(request: Request) -> AuthenticatedSession | None:
+    """The request's identity, or None when it sends no credential; a refused one is an HTTP error.
 
+    The guards' one step: extract the credential (``_credentials``), have the runtime's
+    authenticator check it, log a refusal and answer it in the library's shape.
 
-async def _identify(request: Request, auth: BetterAuth) -> AuthenticatedSession | None:
-    header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, value = header.partition(" ")
-        value = value.strip()
-        if scheme.lower() != "bearer" or not value:
-            raise InvalidTokenError(
-                "The Authorization header must be 'Bearer <token>'."
-            )
-        if looks_like_jwt(value):
-            return await auth.authenticator.from_jwt(value)
-        secret = auth.settings.secret
-        raw = bearer_session_token(
-            value, None if secret is None else secret.get_secret_value()
-        )
-        if raw is None:
-            raise InvalidSessionError()
-        return await auth.authenticator.from_session_token(raw, "bearer")
-    cookie = request.cookies.get(auth.settings.session_cookie_name)
-    if cookie is not None:
-        _check_origin(request, auth)
-        secret = auth.settings.secret
-        if secret is None:
-            logger.warning("better_auth.cookie_without_secret")
-            raise InvalidSessionError(
-                "Session cookies need BETTER_AUTH_SECRET to be verified."
-            )
-        raw = verify_signed_token(cookie, secret.get_secret_value())
-        if raw is None:
-            raise InvalidSessionError()
-        return await auth.authenticator.from_session_token(raw, "cookie")
-    return None
-
-
-async def _authenticate(request: Request) -> AuthenticatedSession | None:
-    auth = runtime_of(
-        request
-    )  # outside the try: a missing lifespan is not a refused credential
+    Raises:
+        HTTPException: the credential is refused (401, 403) or cannot be checked now (503).
+        ConfigurationError: the router's lifespan did not run.
+    """
+    # outside the try: a missing lifespan is no refused credential
+    auth = runtime_of(request)
     state = request.scope["state"]  # holds the runtime: runtime_of found it there
     try:
-        identity = await _identify(request, auth)
+        credential = present(auth.settings, request)
+        identity = (
+            None
+            if credential is None
+            else await auth.authenticator.authenticate(credential)
+        )
     except BetterAuthError as error:
         kind = "bearer" if "authorization" in request.headers else "cookie"
         log_failure(error, kind, state.get("request_id"))
@@ -228,7 +119,7 @@ async def _authenticate(request: Request) -> AuthenticatedSession | None:
 
 
 async def _required(request: Request) -> AuthenticatedSession:
-    identity = await _authenticate(request)
+    identity = await authenticate(request)
     if identity is None:
         error = AuthenticationError()
         log_failure(error, "none")
@@ -246,7 +137,7 @@ class CredentialGuard(SecurityBase):
     """
 
     def __init__(self) -> None:
-        self.model = _BEARER_MODEL
+        self.model = BEARER_MODEL
         self.scheme_name = BEARER_SCHEME_NAME
 
 
@@ -271,7 +162,7 @@ class OptionalUserGuard(CredentialGuard):
 
     async def __call__(self, request: Request) -> AuthenticatedUser | None:
         """The caller's user or None; see `optional_user`."""
-        identity = await _authenticate(request)
+        identity = await authenticate(request)
         return None if identity is None else identity.user
 
 
