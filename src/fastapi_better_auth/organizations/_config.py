@@ -21,6 +21,7 @@ class HasState(Protocol):
 
     state: Any
 
+
 #: Where :meth:`Organizations.install` leaves the configuration (``app.state``).
 STATE_ATTRIBUTE = "better_auth_organizations"
 _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
