@@ -68,11 +68,11 @@ def test_an_active_organization_session_reaches_the_guards(
 
     run(create())
     user = core.user(**{c: getattr(make_user(), c) for c in _USER})
-    session_row = make_session(user)
+    session_row = make_session(user.id)
     session = core.session(**{c: getattr(session_row, c) for c in _SESSION})
     org = make_organization(naming=naming)
     seed(db_url, user, org, make_member(org, user, "admin", naming=naming), session)
-    execute(db_url, set_active_organization(session, org, naming=naming))
+    execute(db_url, set_active_organization(session.id, org, naming=naming))
     assert issuer.issuer is not None
     app = FastAPI()
     settings = settings_for(

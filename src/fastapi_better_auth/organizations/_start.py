@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .._errors import ConfigurationError
 from .._runtime import BetterAuth
-from ._config import STATE_ATTRIBUTE, Organizations
+from ._config import STATE_ATTRIBUTE, HasState, Organizations
 from ._models import get_organization_models
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _message(problems: list[str], config: Organizations) -> str:
 
 
 async def start_organizations(
-    app: Any, auth: BetterAuth, given: Organizations | None
+    app: HasState, auth: BetterAuth, given: Organizations | None
 ) -> None:
     """At start: install ``given`` on ``app`` and check the tables of the configuration in use.
 
@@ -133,16 +133,14 @@ async def start_organizations(
         ConfigurationError: another configuration was installed with
             :meth:`Organizations.install`, or the plugin's tables are missing.
     """
-    state = getattr(app, "state", None)
-    installed = getattr(state, STATE_ATTRIBUTE, None)
+    installed = getattr(app.state, STATE_ATTRIBUTE, None)
     if given is not None:
         if isinstance(installed, Organizations) and installed is not given:
             raise ConfigurationError(
                 "better_auth_router(organizations=...) and Organizations.install(app) give "
                 "two configurations: give one"
             )
-        if state is not None:
-            given.install(app)
+        given.install(app)
         installed = given
     if isinstance(installed, Organizations):
         await check_organization_schema(auth, installed)
