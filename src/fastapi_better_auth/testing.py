@@ -10,8 +10,9 @@ with issuer.serve() as base_url:               # GET {base_url}/api/auth/jwks on
 ``TokenIssuer`` signs like Better-Auth's ``jwt`` plugin (header ``{alg, kid}``, the whole user row
 as payload, ``iss`` = ``aud`` = the origin, 15 minutes); ``rotate()``, ``mint(..., expires_in=-1)``
 and ``forge()`` make the variants a verifier must handle. ``make_user``/``make_session``/
-``make_account`` build model rows with Better-Auth's conventions, and ``session_cookie`` signs a
-session token as Better-Auth's cookie does.
+``make_account`` build model rows with Better-Auth's conventions (``make_organization``/
+``make_member``/``set_active_organization`` the organization plugin's), and ``session_cookie``
+signs a session token as Better-Auth's cookie does.
 
 It signs with PyJWT, which the library itself does not need: install the ``testing`` extra,
 ``pip install "fastapi-better-auth-kit[testing]"``.
@@ -46,6 +47,7 @@ except (
 from ._cookies import sign_token
 from ._naming import SchemaNaming
 from ._schema import migrate as _migrate
+from ._testing_org import make_member, make_organization, set_active_organization
 from ._testing_server import JWKS_PATH, running_jwks_server
 from ._types import generate_id, utcnow
 from .api_keys import ApiKey, hash_api_key
@@ -58,9 +60,12 @@ __all__ = [
     "create_tables",
     "make_account",
     "make_api_key",
+    "make_member",
+    "make_organization",
     "make_session",
     "make_user",
     "session_cookie",
+    "set_active_organization",
     "user_claims",
 ]
 

@@ -78,7 +78,7 @@ def ours(rig: tuple[BetterAuthServer, str]) -> Iterator[TestClient]:
     server, url = rig
     app = FastAPI()
     app.include_router(better_auth_router(app_settings(server, url)))
-    Organizations(roles=ROLES, header="x-organization-id").install(app)
+    Organizations(roles=ROLES, header="x-organization-id", teams=True).install(app)
 
     @app.get("/member")
     async def member(member: CurrentMember) -> MemberInfo:

@@ -12,9 +12,13 @@ from .._runtime import BetterAuth
 from .._schemas import AuthenticatedUser
 from .._settings import BetterAuthSettings
 from .._user_fields import UserFields
+from ..organizations import Organizations
+from ..organizations import routes as organization_routes
+from ..organizations._start import start_organizations
 from . import auth as auth_routes
 from . import health, sessions, users
 from ._prefix import PrefixRouter
+from ._route import BetterAuthRoute
 from ._warmup import warm_up
 
 TAG = "better-auth"
@@ -27,6 +31,7 @@ def better_auth_router(
     prefix: str = "/api/v1",
     admin: bool = True,
     user_model: type[AuthenticatedUser] | None = None,
+    organizations: Organizations | None = None,
 ) -> APIRouter:
     """A new router serving the library's ``/api/v1`` surface, with a lifespan that builds its state.
 
@@ -45,6 +50,10 @@ def better_auth_router(
         user_model: your subclass of :class:`AuthenticatedUser` declaring Better-Auth user
             columns beyond the core (``additionalFields``, plugin columns); the guards and
             ``/auth/me`` return it. With ``auth=``, give it to :class:`BetterAuth` instead.
+        organizations: Better-Auth's ``organization()`` options: mounts ``/organizations``
+            (your organizations, their members, role changes, removals), installs them for
+            the organization guards and checks the plugin's tables at startup (as
+            :meth:`Organizations.install` does without the routes).
 
     Raises:
         ConfigurationError: ``prefix`` does not start with ``/`` or ends with one;
@@ -70,10 +79,12 @@ def better_auth_router(
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
         if auth is not None:
+            await start_organizations(app, auth, organizations)
             warm_up(app)
             yield {STATE_KEY: auth}
             return
         async with BetterAuth(settings, user_model=user_model) as runtime:
+            await start_organizations(app, runtime, organizations)
             # after the runtime: a configuration error is reported without this wait
             warm_up(app)
             yield {STATE_KEY: runtime}
@@ -85,4 +96,6 @@ def better_auth_router(
     if admin:
         router.include_router(users.router)
         router.include_router(sessions.router)
+    if organizations is not None:
+        router.include_router(organization_routes.build(BetterAuthRoute))
     return router

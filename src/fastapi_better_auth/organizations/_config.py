@@ -6,13 +6,21 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .._errors import ConfigurationError
 from .access import ORGANIZATION_ROLES, AccessControl, Role
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
+
+class HasState(Protocol):
+    """A FastAPI (or Starlette) app: what :meth:`Organizations.install` writes to.
+
+    A protocol, not ``FastAPI``, so the framework-free modules that read the configuration
+    (the start check, the writes) do not import FastAPI through this one.
+    """
+
+    state: Any
+
 
 #: Where :meth:`Organizations.install` leaves the configuration (``app.state``).
 STATE_ATTRIBUTE = "better_auth_organizations"
@@ -39,6 +47,8 @@ class Organizations:
             ``dynamic_access_control``, as in Better-Auth.
         dynamic_access_control: ``dynamicAccessControl: { enabled: true }``: each
             organization's ``organizationRole`` rows extend or add roles, read per request.
+        teams: ``teams: { enabled: true }``: the session's ``activeTeamId`` is read (Better-Auth
+            adds that column, and the ``team``/``teamMember`` tables, only then).
 
     Raises:
         ConfigurationError: a role is not a :class:`~fastapi_better_auth.organizations.access.Role`,
@@ -52,6 +62,7 @@ class Organizations:
     path_param: str | None = None
     ac: AccessControl | None = None
     dynamic_access_control: bool = False
+    teams: bool = False
     _roles: Mapping[str, Role] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,8 +100,12 @@ class Organizations:
         """The roles ``hasPermission`` consults: ``roles`` or Better-Auth's defaults."""
         return self._roles
 
-    def install(self, app: FastAPI) -> None:
-        """Make this the configuration the organization guards of ``app`` read."""
+    def install(self, app: HasState) -> None:
+        """Make this the configuration the organization guards of ``app`` read.
+
+        The router's lifespan (``better_auth_router()``) then checks the plugin's tables at
+        startup, as for ``better_auth_router(organizations=...)``.
+        """
         setattr(app.state, STATE_ATTRIBUTE, self)
 
 

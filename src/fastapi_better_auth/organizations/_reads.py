@@ -63,9 +63,16 @@ class MemberInfo(BaseModel):
 
 
 async def load_member(
-    auth: BetterAuth, identity: AuthenticatedSession, named: str | None
+    auth: BetterAuth,
+    identity: AuthenticatedSession,
+    named: str | None,
+    *,
+    teams: bool = False,
 ) -> MemberInfo:
     """The caller's membership of ``named``, else of the session's active organization.
+
+    ``teams`` (``Organizations(teams=True)``) also reads the session's ``activeTeamId``, a
+    column Better-Auth adds only with ``teams: { enabled: true }``.
 
     Raises:
         NoActiveOrganizationError: none named and none active on the session.
@@ -83,17 +90,16 @@ async def load_member(
         team = None
         organization_id = named
         if session_id is not None:
+            columns = [activity.active_organization_id]
+            if teams:
+                columns.append(activity.active_team_id)
             row = (
-                await db.execute(
-                    select(
-                        activity.active_organization_id, activity.active_team_id
-                    ).where(activity.id == session_id)
-                )
+                await db.execute(select(*columns).where(activity.id == session_id))
             ).first()
             if row is not None:
                 if organization_id is None:
                     organization_id = row[0]
-                if organization_id == row[0]:
+                if teams and organization_id == row[0]:
                     team = row[1]
         if organization_id is None:
             raise NoActiveOrganizationError()
@@ -176,7 +182,7 @@ async def _read(auth: BetterAuth, query: Any) -> Any:
         raise ConfigurationError(
             "the organization plugin's tables or session columns are missing or named "
             "otherwise: migrate with Better-Auth's organization() plugin on (teams and "
-            "dynamicAccessControl as configured), and set BETTER_AUTH_USE_PLURAL, "
-            "BETTER_AUTH_COLUMN_CASE and BETTER_AUTH_MODEL_NAMES as Better-Auth names them "
+            "dynamicAccessControl as configured), and set BETTER_AUTH_USE_PLURAL and "
+            "BETTER_AUTH_COLUMN_CASE as Better-Auth names them "
             f"({type(error.orig).__name__})"
         ) from error

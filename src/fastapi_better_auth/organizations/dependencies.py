@@ -84,7 +84,9 @@ async def current_member(
     errors of ``current_session`` before that.
     """
     try:
-        return await load_member(auth, identity, _named(request, config))
+        return await load_member(
+            auth, identity, _named(request, config), teams=config.teams
+        )
     except BetterAuthError as error:  # also DATABASE_UNAVAILABLE: 503, never a 500
         raise _http(error) from error
 
