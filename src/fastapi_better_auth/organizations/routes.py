@@ -20,8 +20,8 @@ from fastapi.routing import APIRoute
 
 from .._admin.audit import audited
 from .._admin.cursor import Cursor, InvalidCursorError
-from .._dependencies import CurrentSession, get_better_auth
 from .._errors import BetterAuthError, NotOrganizationMemberError
+from .._guards import CurrentSession, get_better_auth
 from .._runtime import BetterAuth
 from .._schemas import IDENTITY_STATE_KEY, AuthenticatedSession, ErrorResponse
 from ._bodies import MemberList, MemberRoleUpdate, OrganizationList, OrganizationMember
