@@ -21,7 +21,7 @@ from fastapi_better_auth._identity import Authenticator
 from fastapi_better_auth._jwks import JWKSVerifier
 from fastapi_better_auth._reads import Reads
 from fastapi_better_auth._secondary_layout import StoredSession
-from fastapi_better_auth._store import _hot_queries
+from fastapi_better_auth._snapshots import _hot_queries
 from fastapi_better_auth._user_fields import CORE
 from fastapi_better_auth.models import get_models
 from fastapi_better_auth.testing import TokenIssuer

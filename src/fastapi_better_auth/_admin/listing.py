@@ -35,7 +35,8 @@ from .._errors import UserNotFoundError
 from .._policy import banned_now, has_role
 from .._schemas import AuthenticatedUser
 from .._settings import BetterAuthSettings
-from .._store import rows_of, user_by_id, user_columns, user_snapshot
+from .._snapshots import user_columns, user_snapshot
+from .._store import rows_of, user_by_id
 from ..models import BetterAuthModels
 from .cursor import Cursor
 from .schemas import SortDirection, UserSortField

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .._errors import NotFoundError
 from .._secondary import SessionStore
-from .._store import session_columns, session_info
+from .._snapshots import session_columns, session_info
 from ..models import BetterAuthModels
 from .schemas import UserSession
 

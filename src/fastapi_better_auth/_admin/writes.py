@@ -19,7 +19,7 @@ from .._policy import ensure_admin_remains, lock_active_admins
 from .._schemas import AuthenticatedUser
 from .._secondary import SessionStore
 from .._settings import BetterAuthSettings
-from .._store import user_columns, user_snapshot
+from .._snapshots import user_columns, user_snapshot
 from ..models import BetterAuthModels
 from . import sessions
 from .schemas import BanRequest, RoleUpdate, UserUpdate
