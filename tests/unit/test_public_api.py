@@ -76,7 +76,9 @@ def test_public_api_is_exactly_the_reviewed_list() -> None:
 
 def test_public_api_stays_about_thirty_names() -> None:
     """The issue's bar: a short public API (route bodies live in OpenAPI, leaf errors in ``errors``)."""
-    assert len(PUBLIC_API) <= 32  # 32: require_permission (issue 16), beside require_role
+    assert (
+        len(PUBLIC_API) <= 32
+    )  # 32: require_permission (issue 16), beside require_role
 
 
 def test_every_library_error_is_in_the_errors_module() -> None:
