@@ -232,3 +232,17 @@ def test_an_admin_role_missing_from_the_roles_fails_at_start(
     refused = pytest.raises(ConfigurationError, match="ADMIN_ROLES holds admin")
     with refused, TestClient(app):
         pass
+
+
+def test_the_documented_example(origin: str, db: str) -> None:
+    """``examples/admin_roles.py`` (shown in docs/guides/admin.md) does what the guide says."""
+    from examples.admin_roles import create_app
+
+    with TestClient(create_app(settings_for(origin, db))) as client:
+        assert client.get("/api/v1/users", headers=bearer(BOB)).status_code == 200
+        hide = "/reports/r1/hide"
+        assert client.post(hide, headers=bearer(BOB)).status_code == 403
+        assert client.post(hide, headers=bearer(ROOT)).json() == {
+            "report": "r1",
+            "hidden_by": ROOT.id,
+        }
