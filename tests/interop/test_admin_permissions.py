@@ -3,7 +3,8 @@
 Better-Auth runs with ``BA_ADMIN_ROLES=custom`` (``admin({ ac, roles })`` in
 ``examples/better-auth-server/auth.mjs``: admin, user, support, helpdesk); our router gets the
 same roles as ``admin_access=AdminAccess(...)``. For each caller role × admin action, the same
-caller asks both on the same target: both allow (2xx) or both refuse.
+caller asks both on the same target: both allow (2xx) or both refuse; and ``has_permission``
+(what ``require_permission`` asks) answers as Better-Auth's ``/admin/has-permission``.
 """
 
 from collections.abc import Iterator
@@ -15,12 +16,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from fastapi_better_auth import better_auth_router
+from fastapi_better_auth import AuthenticatedUser, better_auth_router
 from fastapi_better_auth.access import (
     ADMIN_PLUGIN_ROLES,
     ADMIN_PLUGIN_STATEMENTS,
     AdminAccess,
     create_access_control,
+    has_permission,
 )
 from fastapi_better_auth.models import User
 from tests.helpers import execute
@@ -187,3 +189,39 @@ def test_each_role_may_do_what_better_auth_lets_it_do(
     }
     allowed = {name for name, (theirs, _) in answers.items() if theirs}
     assert allowed == EXPECTED[role]  # and the table is what the roles say
+
+
+PERMISSIONS: list[dict[str, list[str]]] = [
+    {"user": ["list"]},
+    {"user": ["ban"]},
+    {"user": ["list", "ban"]},
+    {"user": ["get"], "session": ["revoke"]},
+    {"user": ["impersonate-admins"]},
+    {"project": ["create"]},
+]
+
+
+@pytest.mark.parametrize("role", CALLER_ROLES)
+def test_require_permission_answers_as_user_has_permission(
+    rig: tuple[BetterAuthServer, str], ours: TestClient, role: str | None
+) -> None:
+    """``require_permission`` and Better-Auth's ``POST /admin/has-permission`` agree per request."""
+    server, url = rig
+    caller = login(server, unique_email("asker"))
+    _set_role(url, caller.user_id, role)
+    user = ours.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {caller.signed}"}
+    ).json()
+    for permissions in PERMISSIONS:
+        theirs = server.request(
+            "POST",
+            "/admin/has-permission",
+            cookie=caller.cookie,
+            json={"permissions": permissions},
+        )
+        assert theirs.status_code == 200, theirs.text
+        settings = app_settings(server, url)
+        mine = has_permission(
+            AuthenticatedUser.model_validate(user), permissions, settings, ACCESS
+        )
+        assert (permissions, mine) == (permissions, theirs.json()["success"])
