@@ -107,6 +107,7 @@ def environments(
         **shared,
         "DATABASE_URL": f"sqlite://{database}",  # auth.mjs: sqlite:///abs/path
         "PORT": str(args.auth_port),
+        "BA_ORGANIZATION": "1",  # organization(): the page's organizations card
     }
     app = {
         **inherited,
@@ -114,6 +115,7 @@ def environments(
         # SQLAlchemy needs four slashes for an absolute path: sqlite:////abs/path
         "BETTER_AUTH_DATABASE_URL": f"sqlite:///{database}",
         "DEMO_FIRST_USER_ADMIN": "0" if args.no_auto_admin else "1",
+        "DEMO_ORGANIZATIONS": "1",
         "PYTHONUNBUFFERED": "1",
     }
     if args.no_auto_admin:

@@ -4,6 +4,8 @@ Settings come from ``BETTER_AUTH_*``; ``python -m examples.demo`` (``nox -s exam
 with a Better-Auth server on an embedded SQLite file. The demo page lives in ``web.py``.
 """
 
+import os
+
 from fastapi import Depends, FastAPI
 
 from fastapi_better_auth import (
@@ -17,6 +19,7 @@ from fastapi_better_auth import (
     configure_logging,
     require_role,
 )
+from fastapi_better_auth.organizations import Organizations
 
 from .web import AutoAdmin, web_router
 
@@ -26,7 +29,12 @@ def create_app(settings: BetterAuthSettings | None = None) -> FastAPI:
     """Build the example app; ``settings`` default to the environment."""
     settings = settings or BetterAuthSettings.load()
     app = FastAPI(title="fastapi-better-auth example", version="0.1.0")
-    app.include_router(better_auth_router(settings))
+    # DEMO_ORGANIZATIONS=1: Better-Auth runs organization() too (BA_ORGANIZATION=1), and the
+    # page shows your organizations and lets owners and admins manage members
+    organizations = (
+        Organizations() if os.environ.get("DEMO_ORGANIZATIONS") == "1" else None
+    )
+    app.include_router(better_auth_router(settings, organizations=organizations))
     app.add_middleware(RequestLoggingMiddleware)
     add_cors(app, settings)
     app.include_router(web_router(settings, auto_admin=AutoAdmin.from_env()))

@@ -176,6 +176,31 @@ async function organizationPlugins() {
 // --8<-- [end:organization]
 // --- end BA_ORGANIZATION -------------------------------------------------------------------
 
+// --- BA_ADMIN_ROLES: the admin plugin's custom roles ----------------------------------------
+// --8<-- [start:admin-roles]
+/**
+ * BA_ADMIN_ROLES=custom: admin({ ac, roles }) with Better-Auth's default admin and user roles
+ * plus "support" (may list users) and "helpdesk" (may read and update users and see and revoke
+ * their sessions): the roles the interop tests declare in Python (AdminAccess) and compare with.
+ */
+async function adminRoles() {
+  const choice = env.BA_ADMIN_ROLES ?? "";
+  if (choice === "") return {};
+  if (choice !== "custom") throw new Error(`unknown BA_ADMIN_ROLES ${choice}`);
+  const { createAccessControl } = await import("better-auth/plugins/access");
+  const { defaultStatements, adminAc, userAc } = await import("better-auth/plugins/admin/access");
+  const ac = createAccessControl(defaultStatements);
+  const roles = {
+    admin: adminAc,
+    user: userAc,
+    support: ac.newRole({ user: ["list"] }),
+    helpdesk: ac.newRole({ user: ["get", "update"], session: ["list", "revoke"] }),
+  };
+  return { ac, roles };
+}
+// --8<-- [end:admin-roles]
+// --- end BA_ADMIN_ROLES --------------------------------------------------------------------
+
 const opened = await openDatabase(env.DATABASE_URL);
 export const databaseKind = opened.kind;
 /** Close the pool / SQLite handle so a one-shot script can exit. */
@@ -255,7 +280,7 @@ export const auth = betterAuth({
   ...redis.options, // BA_REDIS_URL: secondaryStorage
   ...names.core,
   advanced,
-  plugins: [jwt(jwtOptions(names)), admin(names.admin ? { schema: names.admin } : {}), bearer(), ...extra.plugins, ...(await apiKeyPlugins()), ...(await organizationPlugins())],
+  plugins: [jwt(jwtOptions(names)), admin({ ...(names.admin ? { schema: names.admin } : {}), ...(await adminRoles()) }), bearer(), ...extra.plugins, ...(await apiKeyPlugins()), ...(await organizationPlugins())],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

@@ -33,6 +33,7 @@ from ._http import add_exception_handlers
 from ._logging import configure_logging
 from ._middleware import RequestLoggingMiddleware, add_cors
 from ._naming import SchemaNaming
+from ._permission_guard import require_permission
 from ._router import better_auth_router
 from ._runtime import BetterAuth
 from ._schemas import (
@@ -75,6 +76,7 @@ __all__ = [
     "get_db",
     "optional_user",
     "require_admin",
+    "require_permission",
     "require_role",
     "require_verified_email",
 ]

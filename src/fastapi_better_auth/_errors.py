@@ -95,6 +95,12 @@ class RoleRequiredError(PermissionDeniedError):
     code = ErrorCode.ROLE_REQUIRED
 
 
+class PermissionRequiredError(RoleRequiredError):
+    """Your roles do not grant this admin permission (Better-Auth's admin plugin roles)."""
+
+    code = ErrorCode.PERMISSION_REQUIRED
+
+
 class EmailNotVerifiedError(PermissionDeniedError):
     """A verified email address is required."""
 

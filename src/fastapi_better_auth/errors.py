@@ -14,6 +14,7 @@ The tree, each class's status and its stable ``code``::
     │       └── ApiKeyExpiredError     401      API_KEY_EXPIRED
     ├── PermissionDeniedError          403      FORBIDDEN
     │   ├── RoleRequiredError          403      ROLE_REQUIRED
+    │   │   └── PermissionRequiredError 403     PERMISSION_REQUIRED
     │   ├── EmailNotVerifiedError      403      EMAIL_NOT_VERIFIED
     │   ├── UserBannedError            403      USER_BANNED
     │   ├── CsrfError                  403      INVALID_ORIGIN
@@ -63,6 +64,7 @@ from ._errors import (
     OrganizationPermissionError,
     OrganizationRoleRequiredError,
     PermissionDeniedError,
+    PermissionRequiredError,
     RoleRequiredError,
     SessionExpiredError,
     SessionStoreUnavailableError,
@@ -97,6 +99,7 @@ __all__ = [
     "OrganizationPermissionError",
     "OrganizationRoleRequiredError",
     "PermissionDeniedError",
+    "PermissionRequiredError",
     "RoleRequiredError",
     "SessionExpiredError",
     "SessionStoreUnavailableError",

@@ -105,6 +105,7 @@ class ExampleApp:
             "BETTER_AUTH_DATABASE_URL": f"sqlite:///{database}",
             "BETTER_AUTH_TRUSTED_ORIGINS": self.url,
             "DEMO_FIRST_USER_ADMIN": "1",
+            "DEMO_ORGANIZATIONS": "1",
         }
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -157,7 +158,8 @@ def servers(tmp_path: Path) -> Iterator[tuple[BetterAuthServer, ExampleApp]]:
     app_port = free_port()
     origin = f"http://127.0.0.1:{app_port}"
     with running_better_auth(
-        str(database), env={"BETTER_AUTH_TRUSTED_ORIGINS": origin}
+        str(database),
+        env={"BETTER_AUTH_TRUSTED_ORIGINS": origin, "BA_ORGANIZATION": "1"},
     ) as better_auth:
         app = ExampleApp(better_auth, database, app_port)
         app.start()
@@ -271,6 +273,90 @@ def test_demo_page_signs_up_lists_sessions_and_bans_as_admin(
             # The page logged its calls, and no action failed.
             expect(page.locator("#calls li").first).to_contain_text("→ 200")
             expect(page.locator("#action-error")).to_have_text("")
+        finally:
+            browser.close()
+
+
+def test_demo_page_owner_manages_organization_members(
+    chromium: str, servers: tuple[BetterAuthServer, ExampleApp]
+) -> None:
+    """Better-Auth creates the organization; our /api/v1/organizations routes list and manage it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    better_auth, app = servers
+    better_auth.sign_up("bob@example.com", name="Bob")
+    _, bob_cookie, _ = better_auth.sign_in("bob@example.com")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1200})
+            page.set_default_timeout(10_000)
+            page.goto(f"{app.url}/")
+            page.fill("#auth-name", "Alice")
+            page.fill("#auth-email", "alice@example.com")
+            page.fill("#auth-password", PASSWORD)
+            page.click("#sign-up")
+            expect(page.locator("#orgs-card")).to_be_visible()
+            expect(page.locator("#orgs")).to_contain_text("None yet")
+
+            # Create through Better-Auth (the proxy); the owner is listed by our route.
+            page.fill("#org-name", "Acme")
+            page.click("#org-form button[type=submit]")
+            members = page.locator("#members tbody tr")
+            expect(members).to_have_count(1)
+            expect(page.locator("#members-title")).to_have_text("Acme: 1 member(s)")
+            expect(members.first.locator("td").nth(2)).to_have_text("owner")
+
+            # Bob joins by Better-Auth's invitation; the page then manages him.
+            alice = "; ".join(
+                f"{c['name']}={c['value']}" for c in page.context.cookies()
+            )
+            (org,) = httpx.get(
+                f"{app.url}/api/v1/organizations", headers={"cookie": alice}
+            ).json()["organizations"]
+            invited = better_auth.request(
+                "POST",
+                "/organization/invite-member",
+                cookie=alice,
+                json={
+                    "email": "bob@example.com",
+                    "role": "member",
+                    "organizationId": org["id"],
+                },
+            )
+            assert invited.status_code == 200, invited.text
+            accepted = better_auth.request(
+                "POST",
+                "/organization/accept-invitation",
+                cookie=bob_cookie,
+                json={"invitationId": invited.json()["id"]},
+            )
+            assert accepted.status_code == 200, accepted.text
+            page.locator("#orgs li[data-slug] button").first.click()
+            expect(members).to_have_count(2)
+            bob = page.locator('#members tbody tr[data-email="bob@example.com"]')
+            bob.locator("select").select_option("admin")
+            bob.get_by_role("button", name="Set role").click()
+            expect(bob.locator("td").nth(2)).to_have_text("admin")
+            listed = better_auth.request(
+                "GET",
+                "/organization/list-members",
+                cookie=bob_cookie,
+                params={"organizationId": org["id"]},
+            ).json()["members"]
+            assert {m["user"]["email"]: m["role"] for m in listed} == {
+                "alice@example.com": "owner",
+                "bob@example.com": "admin",
+            }
+            bob.get_by_role("button", name="Remove").click()
+            expect(members).to_have_count(1)
+            expect(page.locator("#action-error")).to_have_text("")
+            page.screenshot(
+                path=str(screenshot_path().with_name("demo-organizations.png")),
+                full_page=True,
+            )
         finally:
             browser.close()
 

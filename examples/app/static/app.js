@@ -102,7 +102,7 @@ async function refresh() {
   }
   setStatus(`Signed in as ${me.email}.`);
   renderMe();
-  await Promise.all([loadSessions(), loadUsers()]);
+  await Promise.all([loadSessions(), loadUsers(), loadOrganizations()]);
 }
 
 function renderMe() {
@@ -210,6 +210,75 @@ async function loadUsers() {
   }
 }
 
+// -- organizations: Better-Auth creates them, our /api/v1/organizations routes manage members ----
+
+let currentOrg = null;
+
+async function loadOrganizations() {
+  let found;
+  try {
+    ({ organizations: found } = await api("GET", "/api/v1/organizations"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      $("#orgs-card").hidden = true; // the app runs without DEMO_ORGANIZATIONS=1
+      return;
+    }
+    throw error;
+  }
+  $("#orgs-card").hidden = false;
+  const list = $("#orgs");
+  list.replaceChildren();
+  for (const org of found) {
+    const item = element("li");
+    item.dataset.slug = org.slug;
+    item.append(button(org.name, () => loadMembers(org), currentOrg?.id === org.id ? "" : "secondary"));
+    list.append(item);
+  }
+  if (found.length === 0) list.append(element("li", "None yet: create one.", "muted"));
+  const again = found.find((org) => org.id === currentOrg?.id) ?? found[0];
+  if (again) await loadMembers(again);
+  else $("#members tbody").replaceChildren();
+}
+
+async function loadMembers(org) {
+  currentOrg = org;
+  const path = `/api/v1/organizations/${encodeURIComponent(org.id)}/members`;
+  const page = await api("GET", `${path}?limit=50`);
+  $("#members-title").textContent = `${org.name}: ${page.total} member(s)`;
+  const body = $("#members tbody");
+  body.replaceChildren();
+  for (const member of page.members) {
+    const row = document.createElement("tr");
+    row.dataset.email = member.user?.email ?? member.user_id;
+    const actions = element("td");
+    if (member.user_id === me.id) {
+      actions.append(element("span", "you", "muted"));
+    } else {
+      const role = element("select");
+      role.setAttribute("aria-label", "Role");
+      for (const name of ["member", "admin", "owner"]) {
+        const option = element("option", name);
+        option.selected = member.role === name;
+        role.append(option);
+      }
+      const memberPath = `${path}/${encodeURIComponent(member.id)}`;
+      actions.append(
+        role,
+        button("Set role", async () => {
+          await api("PUT", `${memberPath}/role`, { role: role.value });
+          await loadMembers(org);
+        }, "secondary"),
+        button("Remove", async () => {
+          await api("DELETE", memberPath);
+          await loadMembers(org);
+        }, "danger"),
+      );
+    }
+    row.append(element("td", member.user?.email ?? "—"), element("td", member.user?.name ?? "—"), element("td", member.role), actions);
+    body.append(row);
+  }
+}
+
 // -- wiring ----------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -246,6 +315,19 @@ document.addEventListener("DOMContentLoaded", () => {
     loadUsers().catch((e) => {
       $("#action-error").textContent = e.message;
     });
+  });
+  $("#org-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = $("#org-name").value.trim();
+    const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${Date.now().toString(36)}`;
+    try {
+      await api("POST", "/api/auth/organization/create", { name, slug });
+      $("#org-name").value = "";
+      currentOrg = null;
+      await loadOrganizations();
+    } catch (error) {
+      $("#action-error").textContent = error.message;
+    }
   });
   refresh().catch((error) => setStatus(error.message));
   fetch("/static/demo.json").then((r) => r.json()).then((demo) => {

@@ -1,4 +1,9 @@
-"""Who may act on a user, audited, with errors answered over HTTP: shared by ``users`` and ``sessions``."""
+"""Who may act on a user, audited, with errors answered over HTTP: shared by ``users`` and ``sessions``.
+
+Each route names its action; without ``better_auth_router(admin_access=...)`` an admin
+(``adminRoles``, ``adminUserIds``) may do all of them, as before; with it, the action needs the
+permission Better-Auth's endpoint for it asks (:data:`~fastapi_better_auth.access.ROUTE_PERMISSIONS`).
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,15 +12,23 @@ from typing import Any
 from fastapi import Request
 
 from .._admin.audit import audited
-from .._errors import BetterAuthError, UserNotFoundError
+from .._errors import BetterAuthError, PermissionRequiredError, UserNotFoundError
 from .._http import to_http_exception
-from .._policy import is_admin
+from .._permission_guard import describe
+from .._policy import check_admin, is_admin
 from .._runtime import BetterAuth
 from .._schemas import (
     IDENTITY_STATE_KEY,
     AuthenticatedSession,
     AuthenticatedUser,
     ErrorResponse,
+)
+from .._settings import BetterAuthSettings
+from ..access._admin import (
+    ADMIN_ACCESS_STATE_KEY,
+    ROUTE_PERMISSIONS,
+    AdminAccess,
+    has_permission,
 )
 
 
@@ -56,15 +69,60 @@ def admin_action(
         raise to_http_exception(error) from error
 
 
-def require_admin_or_self(
-    actor: AuthenticatedUser, auth: BetterAuth, user_id: str
+def admin_access_of(request: Request) -> AdminAccess | None:
+    """The router's :class:`AdminAccess`, ``None`` for the library's own rule."""
+    access: AdminAccess | None = request.scope.get("state", {}).get(
+        ADMIN_ACCESS_STATE_KEY
+    )
+    return access
+
+
+def permitted(
+    request: Request, actor: AuthenticatedUser, auth: BetterAuth, action: str
 ) -> bool:
-    """Whether the actor acts as an admin; another user's id is hidden from non-admins.
+    """Whether the actor may do ``action`` (a key of ``ROUTE_PERMISSIONS``) to any user."""
+    access = admin_access_of(request)
+    if access is None:
+        return is_admin(actor, auth.settings)
+    return has_permission(actor, ROUTE_PERMISSIONS[action], auth.settings, access)
+
+
+def check_permission(
+    request: Request, actor: AuthenticatedUser, auth: BetterAuth, action: str
+) -> None:
+    """Refuse an actor who may not do ``action``.
 
     Raises:
-        UserNotFoundError: a non-admin named another user (the same answer as a missing id).
+        RoleRequiredError: not an admin (the library's rule).
+        PermissionRequiredError: the roles of ``admin_access`` do not grant the permission.
     """
-    admin = is_admin(actor, auth.settings)
-    if not admin and actor.id != user_id:
+    if admin_access_of(request) is None:
+        check_admin(actor, auth.settings)
+    elif not permitted(request, actor, auth, action):
+        wanted = describe(ROUTE_PERMISSIONS[action])
+        raise PermissionRequiredError(f"This permission is required: {wanted}.")
+
+
+def require_permission_or_self(
+    request: Request,
+    actor: AuthenticatedUser,
+    auth: BetterAuth,
+    user_id: str,
+    action: str,
+) -> bool:
+    """Whether the actor acts with the permission; another user's id is hidden from the rest.
+
+    Raises:
+        UserNotFoundError: the actor lacks it and named another user (the same answer as a
+            missing id).
+    """
+    allowed = permitted(request, actor, auth, action)
+    if not allowed and actor.id != user_id:
         raise UserNotFoundError()
-    return admin
+    return allowed
+
+
+def write_settings(request: Request, auth: BetterAuth) -> BetterAuthSettings:
+    """The settings the admin writes see: the last-admin guard follows ``admin_access``."""
+    access = admin_access_of(request)
+    return auth.settings if access is None else access.guard_settings(auth.settings)

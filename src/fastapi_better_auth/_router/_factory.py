@@ -12,6 +12,7 @@ from .._runtime import BetterAuth
 from .._schemas import AuthenticatedUser
 from .._settings import BetterAuthSettings
 from .._user_fields import UserFields
+from ..access._admin import ADMIN_ACCESS_STATE_KEY, AdminAccess
 from ..organizations import Organizations
 from ..organizations import routes as organization_routes
 from ..organizations._start import start_organizations
@@ -32,6 +33,7 @@ def better_auth_router(
     admin: bool = True,
     user_model: type[AuthenticatedUser] | None = None,
     organizations: Organizations | None = None,
+    admin_access: AdminAccess | None = None,
 ) -> APIRouter:
     """A new router serving the library's ``/api/v1`` surface, with a lifespan that builds its state.
 
@@ -54,11 +56,15 @@ def better_auth_router(
             (your organizations, their members, role changes, removals), installs them for
             the organization guards and checks the plugin's tables at startup (as
             :meth:`Organizations.install` does without the routes).
+        admin_access: Better-Auth's ``admin({ roles })``: each admin route then needs the
+            permission Better-Auth's endpoint needs (``user: ["list"]`` to list users, …) and
+            ``require_permission`` follows these roles; ``None`` keeps ``adminRoles``.
 
     Raises:
         ConfigurationError: ``prefix`` does not start with ``/`` or ends with one;
             ``user_model`` differs from the one ``auth`` was built with; (at
-            startup) a setting is missing or invalid, or a declared column is missing.
+            startup) a setting is missing or invalid, a declared column is missing, or a
+            ``BETTER_AUTH_ADMIN_ROLES`` role is not one of ``admin_access``'s roles.
     """
     prefix = "" if prefix == "/" else prefix
     if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
@@ -76,18 +82,26 @@ def better_auth_router(
     elif user_model is None and settings is not None:
         documented = UserFields.from_setting(settings.user_fields).model
 
+    def state(runtime: BetterAuth) -> dict[str, Any]:
+        if admin_access is None:
+            return {STATE_KEY: runtime}
+        admin_access.check(runtime.settings)
+        return {STATE_KEY: runtime, ADMIN_ACCESS_STATE_KEY: admin_access}
+
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
         if auth is not None:
+            ready = state(auth)
             await start_organizations(app, auth, organizations)
             warm_up(app)
-            yield {STATE_KEY: auth}
+            yield ready
             return
         async with BetterAuth(settings, user_model=user_model) as runtime:
+            ready = state(runtime)
             await start_organizations(app, runtime, organizations)
             # after the runtime: a configuration error is reported without this wait
             warm_up(app)
-            yield {STATE_KEY: runtime}
+            yield ready
 
     # one prefix test before our routes are tried (see _prefix): other routes pay nothing
     router = PrefixRouter(prefix=prefix, tags=[TAG], lifespan=lifespan)

@@ -12,7 +12,7 @@ from .._admin.schemas import RevokedSessions, SessionList
 from .._guards import BetterAuthDep, CurrentSession
 from .._http import AUTH_RESPONSES
 from .._types import utcnow
-from ._access import admin_action, error_responses, require_admin_or_self
+from ._access import admin_action, error_responses, require_permission_or_self
 from ._params import SessionId, UserId
 from ._route import BetterAuthRoute
 
@@ -36,7 +36,7 @@ async def list_sessions(
     actor = identity.user
     current = identity.session.id if identity.session is not None else None
     with admin_action(request, "sessions.list", actor.id, user_id):
-        require_admin_or_self(actor, auth, user_id)
+        require_permission_or_self(request, actor, auth, user_id, "sessions.list")
         async with auth.session() as db:
             await listing.get_user(db, auth.models, user_id)
             sessions = await admin_sessions.list_sessions(
@@ -62,7 +62,7 @@ async def revoke_all_sessions(
     """Delete every session of the user, the caller's own included (it signs them out)."""
     actor = identity.user
     with admin_action(request, "sessions.revoke_all", actor.id, user_id):
-        require_admin_or_self(actor, auth, user_id)
+        require_permission_or_self(request, actor, auth, user_id, "sessions.revoke_all")
         async with auth.transaction() as db:
             await listing.get_user(db, auth.models, user_id)
             revoked = await admin_sessions.revoke_all(
@@ -87,7 +87,7 @@ async def revoke_session(
     """Delete one session of the user; an id that is not theirs is a 404."""
     actor = identity.user
     with admin_action(request, "sessions.revoke", actor.id, user_id):
-        require_admin_or_self(actor, auth, user_id)
+        require_permission_or_self(request, actor, auth, user_id, "sessions.revoke")
         async with auth.transaction() as db:
             await listing.get_user(db, auth.models, user_id)
             await admin_sessions.revoke(

@@ -19,10 +19,15 @@ from .._admin.schemas import (
 )
 from .._guards import BetterAuthDep, CurrentUser
 from .._http import AUTH_RESPONSES
-from .._policy import check_admin
 from .._schemas import AuthenticatedUser
 from .._types import utcnow
-from ._access import admin_action, error_responses, require_admin_or_self
+from ._access import (
+    admin_action,
+    check_permission,
+    error_responses,
+    require_permission_or_self,
+    write_settings,
+)
 from ._params import (
     BannedFilter,
     CursorText,
@@ -65,7 +70,7 @@ async def list_users(
 ) -> UserList:
     """A page of users, with the number of matches in all; ties are broken by id."""
     with admin_action(request, "users.list", actor.id, None):
-        check_admin(actor, auth.settings)
+        check_permission(request, actor, auth, "users.list")
         size = page_size(limit, auth.settings.max_page_size)
         position = None
         if cursor is not None:
@@ -108,7 +113,7 @@ async def get_user(
 ) -> AuthenticatedUser:
     """The user row, fresh from the database."""
     with admin_action(request, "users.get", actor.id, user_id):
-        require_admin_or_self(actor, auth, user_id)
+        require_permission_or_self(request, actor, auth, user_id, "users.get")
         async with auth.session() as db:
             return await listing.get_user(db, auth.models, user_id)
 
@@ -132,7 +137,11 @@ async def update_user(
     is lower-cased, must be unique (409) and is no longer verified.
     """
     with admin_action(request, "users.update", actor.id, user_id):
-        as_admin = require_admin_or_self(actor, auth, user_id)
+        as_admin = require_permission_or_self(
+            request, actor, auth, user_id, "users.update"
+        )
+        if as_admin and changes.email is not None:
+            check_permission(request, actor, auth, "users.set_email")
         async with auth.transaction() as db:
             updated = await writes.update_user(
                 db,
@@ -161,12 +170,12 @@ async def set_role(
 ) -> AuthenticatedUser:
     """Replace the roles (stored comma-joined); the last admin cannot be demoted (409)."""
     with admin_action(request, "users.set_role", actor.id, user_id):
-        check_admin(actor, auth.settings)
+        check_permission(request, actor, auth, "users.set_role")
         async with auth.transaction() as db:
             updated = await writes.set_role(
                 db,
                 auth.models,
-                auth.settings,
+                write_settings(request, auth),
                 user_id,
                 change,
                 utcnow(),
@@ -194,12 +203,12 @@ async def ban_user(
     You cannot ban yourself (400).
     """
     with admin_action(request, "users.ban", actor.id, user_id):
-        check_admin(actor, auth.settings)
+        check_permission(request, actor, auth, "users.ban")
         async with auth.transaction() as db:
             banned = await writes.ban_user(
                 db,
                 auth.models,
-                auth.settings,
+                write_settings(request, auth),
                 user_id,
                 ban,
                 utcnow(),
@@ -220,7 +229,7 @@ async def unban_user(
 ) -> AuthenticatedUser:
     """``banned`` false, reason and expiry cleared; the user can sign in again."""
     with admin_action(request, "users.unban", actor.id, user_id):
-        check_admin(actor, auth.settings)
+        check_permission(request, actor, auth, "users.unban")
         async with auth.transaction() as db:
             unbanned = await writes.unban_user(
                 db, auth.models, user_id, utcnow(), store=auth.session_store

@@ -10,7 +10,7 @@ async def create_project(member: CurrentMember) -> Project: ...
 
 See the "Organizations" guide for the Better-Auth configuration each setting mirrors; the
 access-control engine (shared with the admin plugin's roles) is
-:mod:`fastapi_better_auth.organizations.access`.
+:mod:`fastapi_better_auth.access` (re-exported as ``organizations.access``).
 """
 
 from .._errors import (

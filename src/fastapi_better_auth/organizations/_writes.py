@@ -27,8 +27,8 @@ from .._errors import (
     OrganizationPermissionError,
 )
 from .._policy import parse_role_list
+from ..access import ORGANIZATION_ROLES, has_org_permission, with_dynamic_roles
 from ._config import Organizations
-from ._defaults import ORGANIZATION_ROLES, has_org_permission, with_dynamic_roles
 from ._models import OrganizationModels
 from .access import Role
 

@@ -1,32 +1,10 @@
-"""Better-Auth's access control in Python: ``createAccessControl``, ``newRole``, ``authorize``.
+"""Re-export of :mod:`fastapi_better_auth.access`, the engine both plugins share (its first home)."""
 
-One engine for both plugins that use it: the organization plugin (``member.role``, see
-:func:`has_org_permission`) and the admin plugin (``user.role``, see :func:`has_admin_permission`).
-Each function mirrors better-auth 1.7.25's compiled source, cited by file and line
-(``dist/plugins/access/access.mjs``, ``organization/permission.mjs``, ``admin/has-permission.mjs``),
-so an app declares in Python the same statements and roles as in its ``auth.ts``::
-
-    # TypeScript                                   # Python
-    const ac = createAccessControl({               ac = create_access_control({
-      ...defaultStatements,                            **ORGANIZATION_STATEMENTS,
-      project: ["create", "delete"],                   "project": ["create", "delete"],
-    });                                            })
-    const dev = ac.newRole({ project: ["create"] }) dev = ac.new_role({"project": ["create"]})
-
-Framework-free: usable from a worker or a CLI.
-"""
-
-from .._policy import parse_role_list, parse_roles
-from ._defaults import (
+from ..access import (
     ADMIN_PLUGIN_ROLES,
     ADMIN_PLUGIN_STATEMENTS,
     ORGANIZATION_ROLES,
     ORGANIZATION_STATEMENTS,
-    has_admin_permission,
-    has_org_permission,
-    with_dynamic_roles,
-)
-from ._engine import (
     AccessControl,
     AuthorizeResult,
     Connector,
@@ -34,6 +12,11 @@ from ._engine import (
     Role,
     Statements,
     create_access_control,
+    has_admin_permission,
+    has_org_permission,
+    parse_role_list,
+    parse_roles,
+    with_dynamic_roles,
 )
 
 __all__ = [
