@@ -65,15 +65,16 @@ def trusted_cache(maxsize: int = 100) -> PushCache:
 
 def test_trust_needs_every_listener() -> None:
     cache = PushCache(60.0)
-    assert not cache.trusted  # no listener yet: never trusted
+    seen = [cache.trusted]  # no listener yet: never trusted
     first, second = Listener(), Listener(trustworthy=False)
     cache.watch([first, second])
-    assert not cache.trusted
+    seen.append(cache.trusted)
     second.trustworthy = True
     cache.refresh_trust()
-    assert cache.trusted
+    seen.append(cache.trusted)
     cache.watch(())
-    assert not getattr(cache, "trusted")  # noqa: B009 (mypy narrowed it to True above)
+    seen.append(cache.trusted)
+    assert seen == [False, False, True, False]
 
 
 def test_an_event_drops_exactly_its_entries() -> None:
