@@ -30,14 +30,14 @@ def _listen_connect(
     settings: BetterAuthSettings, database: DatabaseURL, pooled: bool
 ) -> Any:
     """The connector of the ``LISTEN`` connection: the listen URL, else the main one."""
-    if settings.listen_database_url is not None:
-        return listen_connector(settings.listen_database_url.get_secret_value())
     if not database.is_asyncpg:
         raise ConfigurationError(
             "BETTER_AUTH_FRESHNESS=push needs PostgreSQL (LISTEN/NOTIFY), and "
-            f"BETTER_AUTH_DATABASE_URL is {database.redacted}: use freshness=cached or "
-            "always here, or set BETTER_AUTH_LISTEN_DATABASE_URL to the PostgreSQL database"
+            f"BETTER_AUTH_DATABASE_URL is {database.redacted}: set BETTER_AUTH_FRESHNESS "
+            "to cached or always"
         )
+    if settings.listen_database_url is not None:
+        return listen_connector(settings.listen_database_url.get_secret_value())
     return listen_connector(
         settings.database_url.get_secret_value(), transaction_pooler=pooled
     )
