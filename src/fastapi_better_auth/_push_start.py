@@ -67,6 +67,8 @@ class PushListeners:
         pooled: whether the main URL goes through a transaction pooler.
         naming: the tables whose triggers must be installed.
         sessions_in_redis: whether sessions live in Redis (``secondaryStorage``).
+        sessions_in_table: whether there is a session table to watch (not with Redis
+            sessions alone, where Better-Auth's migration creates none).
         redis: the client passed for them (else ``settings.redis_url`` is used).
     """
 
@@ -79,6 +81,7 @@ class PushListeners:
         pooled: bool,
         naming: SchemaNaming,
         sessions_in_redis: bool = False,
+        sessions_in_table: bool = True,
         redis: Any = None,
     ) -> None:
         self._cache = cache
@@ -88,6 +91,7 @@ class PushListeners:
         self._naming = naming
         self._redis = redis
         self._in_redis = sessions_in_redis
+        self._models = ("user", "session") if sessions_in_table else ("user",)
         self._redis_client: Any = None
         self.listeners: list[PostgresListener | RedisListener] = []
 
@@ -136,7 +140,7 @@ class PushListeners:
         import asyncpg  # type: ignore[import-untyped]  # an optional extra
 
         try:
-            status = await listener.triggers(self._naming)
+            status = await listener.triggers(self._naming, self._models)
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
                 asyncpg.InterfaceError) as exc:  # fmt: skip
             logger.warning(

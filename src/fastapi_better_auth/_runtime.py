@@ -182,6 +182,8 @@ class BetterAuth:
             pooled=self._pooled,
             naming=self.models.naming,
             sessions_in_redis=self.session_store is not None,
+            sessions_in_table=self.session_store is None
+            or self.session_store.in_database,
             redis=self._secondary_storage,
         )
         return await self._push.start()

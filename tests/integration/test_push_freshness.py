@@ -391,3 +391,26 @@ async def test_a_redis_down_at_start_does_not_fail_start(
     )
     async with BetterAuth(settings) as auth:
         assert not auth.authenticator.push.trusted  # Redis's listener keeps retrying
+
+
+@pytest.mark.anyio
+async def test_redis_only_sessions_need_the_user_triggers_only(
+    pg_url: str, keyspace_redis: RedisServer, issuer: TokenIssuer
+) -> None:
+    """Better-Auth with secondaryStorage alone creates no session table: ``migrate notify``
+    installs the user's triggers, and push starts on them."""
+    engine = create_async_engine(pg_url)
+    try:
+        await create_tables(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP TABLE session"))
+        report = await install_triggers(engine)
+    finally:
+        await engine.dispose()
+    assert report.done == ["user"]
+    assert issuer.issuer is not None
+    settings = settings_for(
+        issuer.issuer, pg_url, freshness="push", redis_url=keyspace_redis.url(db=3)
+    )
+    async with BetterAuth(settings) as auth:
+        assert auth.authenticator.push.trusted
