@@ -154,6 +154,9 @@ def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
         }
         if "macro" in only:  # the floor: /ping in an app without the library
             servers["bare"] = Server("bare", "bench.apps:create_bare_app", base_env)
+            # not in `modes`: an older revision (--compare) has no freshness=push
+            servers["push"] = Server("ours-push", "bench.apps:create_app",
+                                     {**base_env, "BENCH_FRESHNESS": "push"})  # fmt: skip
         old: dict[str, Any] = {}
         if "compare" in only:
             assert rev is not None
@@ -227,6 +230,8 @@ def _macro(scenarios: list[Any], server_count: int, issuer: Any, peer_note: str)
         ("ping", "bare_ping", "≥ 0.98×", 0.98),
         ("never_rep", "bare_ping", "", None),
         ("always_rep", "bare_ping", "", None),
+        ("push_rep", "bare_ping", "≥ 0.75× (issue)", 0.75),
+        ("push_dist", "bare_ping", "", None),
         ("never_rep", "ping", "≥ 0.85×", 0.85),
         ("never_dist", "ping", "≥ 0.45×", 0.45),
         ("pyjwt", "ping", "(issue: 0.40×)", None),
@@ -244,6 +249,7 @@ def _macro(scenarios: list[Any], server_count: int, issuer: Any, peer_note: str)
         ("me_always", "raw_me_noreset", "", None),
         ("me_cached", "raw_me", "", None),
         ("me_never", "raw_me", "", None),
+        ("me_push", "raw_me", "", None),
     ]
     header = (f"### Requests/s over loopback (uvicorn 1 worker + uvloop + httptools; wrk 1 thread, "
               f"{_server.CONNECTIONS} connections; {rounds} rounds × {seconds} s; medians)")  # fmt: skip

@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL (the test rig's) with Better-Auth's schema and N users, seeded by COPY.
 
-Only Better-Auth's schema: the admin section adds the opt-in list indexes itself, midway.
+Better-Auth's schema and the triggers of ``migrate notify`` (for the freshness=push server, and
+they cost a read-only workload nothing); the admin section adds the opt-in list indexes itself.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.pg import running_postgres
 
 from fastapi_better_auth._schema import migrate as _migrate
+from fastapi_better_auth._schema.notify import install_triggers
 from fastapi_better_auth._types import generate_id
 
 DATABASE = "bench"
@@ -32,6 +34,9 @@ async def _seed(url: str, dsn: str, count: int) -> list[str]:
     engine = create_async_engine(url)
     try:
         await _migrate.upgrade(engine)
+        await install_triggers(
+            engine
+        )  # migrate notify: the freshness=push server needs them
     finally:
         await engine.dispose()
     base = datetime(2025, 1, 1, tzinfo=timezone.utc)

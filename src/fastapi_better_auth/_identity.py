@@ -2,10 +2,10 @@
 
 A Better-Auth JWT is a 15-minute snapshot of the user row. A ban, a demotion or a revoked
 session must count on the next request, so after the signature the user row (and the session,
-when the token names one in ``sid``) is read again, always or at most every N seconds, as the
-``freshness`` setting says. Session tokens are always looked up: they are database sessions,
-or Redis ones under Better-Auth's ``secondaryStorage``, whose user is still read from the user
-table (``_reads``). Framework-free, and below the guards only: it is handed a
+when the token names one in ``sid``) is read again: always, at most every N seconds, or until a
+listener reports a change (``push``: ``_push_cache``), as ``freshness`` says. Session tokens are
+looked up too: database sessions, or Redis ones (``secondaryStorage``) whose user is read from
+the user table (``_reads``). Framework-free, and below the guards only: it is handed a
 ``PresentedCredential`` and calls down into the verifier (``_jwks``) and the reads.
 """
 
@@ -28,6 +28,7 @@ from ._errors import (
 )
 from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._policy import is_banned
+from ._push_cache import PushCache
 from ._reads import Found, Reads
 from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
 from ._secondary import SessionStore
@@ -128,11 +129,15 @@ class Authenticator:
         self._snapshots: TTLCache[str, AuthenticatedSession] = TTLCache(
             math.inf, TOKEN_CACHE_SIZE
         )
+        #: ``freshness="push"``: kept until a listener reports a change (never trusted
+        #: before the runtime starts its listeners: every request reads, as ``always``).
+        self.push = PushCache(settings.jwt_max_lifetime_seconds)
 
     def forget(self) -> None:
         """Drop cached freshness checks (after a write that changes users or sessions)."""
         self._fresh.clear()
         self._sessions.clear()
+        self.push.forget()
 
     def authenticate(
         self, credential: PresentedCredential
@@ -162,9 +167,12 @@ class Authenticator:
         sid = claims.get(SESSION_ID_CLAIM)
         if sid is not None and (not isinstance(sid, str) or not sid):
             raise InvalidTokenError("token claim 'sid' is malformed")
-        mode = self._settings.freshness
+        mode, push = self._settings.freshness, self.push
         if mode == "never":
             result = self._snapshot(token, claims)
+        elif push.trusted:  # freshness="push", every listener connected
+            key = (claims["sub"], sid)
+            result = push.jwts.get(key) or await self._push_jwt(key)
         else:
             key = (claims["sub"], sid)
             cached = self._fresh.get(key) if mode == "cached" else None
@@ -174,6 +182,12 @@ class Authenticator:
         if result.session is not None:
             _check_session(result.session, _now())
         return self._admit(result)
+
+    async def _push_jwt(self, key: tuple[str, str | None]) -> AuthenticatedSession:
+        generation = self.push.generation  # a fill an event overtakes is not kept
+        identity = await self._fresh_jwt_identity(*key)
+        self.push.put_jwt(key, identity, generation)
+        return identity
 
     def _snapshot(self, token: str, claims: dict[str, Any]) -> AuthenticatedSession:
         """The identity in a verified token's claims, built once per token (it is frozen)."""
@@ -211,15 +225,18 @@ class Authenticator:
             DatabaseUnavailableError: the database cannot be reached.
         """
         key = hashlib.sha256(token.encode()).hexdigest()
-        found = (
-            self._sessions.get(key) if self._settings.freshness == "cached" else None
-        )
+        mode, push = self._settings.freshness, self.push
+        cache = push.tokens if push.trusted else self._sessions
+        found = cache.get(key) if push.trusted or mode == "cached" else None
         if found is None:
+            generation = push.generation
             found = await self._reads.session_by_token(token)
             if found is None:
                 raise InvalidSessionError()
-            if self._settings.freshness == "cached":
+            if mode == "cached":
                 self._sessions.set(key, found)
+            elif mode == "push":
+                push.put_token(key, found, generation)
         session, user = found
         _check_session(session, _now())
         return self._admit(

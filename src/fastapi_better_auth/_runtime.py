@@ -21,6 +21,7 @@ from ._direct import DirectReads
 from ._errors import ConfigurationError
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
+from ._push_start import PushListeners
 from ._schema.start import SchemaReport, StartChecks
 from ._schemas import AuthenticatedUser
 from ._secondary import SessionStore
@@ -95,6 +96,9 @@ class BetterAuth:
         self.user_fields = _user_fields(self.settings, user_model)
         #: Better-Auth's sessions in Redis (``secondaryStorage``), or None: the session table only.
         self.session_store = _session_store(self.settings, secondary_storage)
+        self._secondary_storage = secondary_storage
+        #: ``freshness="push"``: the listeners, from :meth:`start` to :meth:`close`.
+        self._push: PushListeners | None = None
         self._owns_engine = engine is None
         self._database = parse_database_url(
             self.settings.database_url.get_secret_value()
@@ -145,13 +149,15 @@ class BetterAuth:
         Raises:
             ConfigurationError: the database refuses this configuration (TLS, credentials, a
                 transaction pooler without ``database_pooler``), or it is reachable and its
-                tables or columns are not what the naming settings say; the message names
+                tables or columns are not what the naming settings say, or (``freshness=push``)
+                the notify triggers or Redis's key events are missing; the message names
                 the setting to change.
         """
         schema = await self._start_checks().run()
         redis = (
             await self.session_store.check() if self.session_store is not None else None
         )
+        push = await self._start_push() if self.settings.freshness == "push" else None
         keys = await self.verifier.warm()
         database = await self._warm_reads() if self._direct is not None else None
         logger.info(
@@ -162,8 +168,25 @@ class BetterAuth:
                 "database_ready": database,
                 "schema": None if schema is None else schema.summary(),
                 "session_store_ready": redis,
+                "push_listening": push,
             },
         )
+
+    async def _start_push(self) -> bool:
+        """Check the triggers (and Redis's key events), start the listeners; whether they
+        are connected (if not, requests read every time until they are)."""
+        self._push = PushListeners(
+            self.authenticator.push,
+            self.settings,
+            self._database,
+            pooled=self._pooled,
+            naming=self.models.naming,
+            sessions_in_redis=self.session_store is not None,
+            sessions_in_table=self.session_store is None
+            or self.session_store.in_database,
+            redis=self._secondary_storage,
+        )
+        return await self._push.start()
 
     def _start_checks(self) -> StartChecks:
         """The start-up checks of this runtime's engine, settings and declared fields."""
@@ -220,6 +243,9 @@ class BetterAuth:
 
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""
+        if self._push is not None:
+            push, self._push = self._push, None
+            await push.stop()
         await self.verifier.aclose()
         if self.session_store is not None:
             await self.session_store.close()

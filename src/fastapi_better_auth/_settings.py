@@ -125,8 +125,22 @@ class BetterAuthSettings(BaseSettings):
     jwks_max_bytes: int = Field(default=65_536, gt=0)
     jwks_max_keys: int = Field(default=32, gt=0)
 
-    freshness: Literal["always", "cached", "never"] = "always"
+    freshness: Literal["always", "cached", "never", "push"] = Field(
+        default="always",
+        description=(
+            'How fresh the user and session rows must be: read on every request ("always"), '
+            'at most every freshness_cache_seconds ("cached"), never ("never"), or cached until '
+            'PostgreSQL or Redis says they changed ("push": run `migrate notify` first).'
+        ),
+    )
     freshness_cache_seconds: float = Field(default=5.0, ge=0)
+    listen_database_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "freshness=push only: a direct PostgreSQL URL to LISTEN on when database_url "
+            "goes through a transaction pooler; default: database_url."
+        ),
+    )
 
     cookie_prefix: str = "better-auth"
     secure_cookies: bool | None = Field(
@@ -205,6 +219,9 @@ class BetterAuthSettings(BaseSettings):
     )(parsing.split_list)
     _only_asymmetric = field_validator("jwt_algorithms")(parsing.only_asymmetric)
     _parse_database_url = field_validator("database_url")(parsing.check_database_url)
+    _parse_listen_url = field_validator("listen_database_url")(
+        parsing.check_optional_database_url
+    )
     _redis_scheme = field_validator("redis_url")(parsing.check_redis_url)
 
     @model_validator(mode="after")

@@ -78,6 +78,11 @@ def check_database_url(value: SecretStr) -> SecretStr:
     return value
 
 
+def check_optional_database_url(value: SecretStr | None) -> SecretStr | None:
+    """:func:`check_database_url` for a URL that may be left unset."""
+    return None if value is None else check_database_url(value)
+
+
 def check_redis_url(value: SecretStr | None) -> SecretStr | None:
     """Refuse a URL redis-py cannot open now, naming the scheme only (never the password)."""
     if value is None:

@@ -12,18 +12,28 @@ from collections.abc import Callable
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_better_auth._push import Event, SessionChanged, UserChanged
 from fastapi_better_auth._push.postgres import PostgresListener, listen_connector
 from fastapi_better_auth._push.redis import RedisListener, listener_client
 from fastapi_better_auth._schema.notify import install_triggers
+from tests.helpers import guarded_app, run
 from tests.interop.ba_server import running_better_auth
-from tests.interop.flow import login, pg_database, require_node, sign_in, unique_email
+from tests.interop.flow import (
+    Kind,
+    app_settings,
+    login,
+    pg_database,
+    require_node,
+    sign_in,
+    unique_email,
+)
 from tests.pg import PostgresServer
 from tests.redis_server import running_redis
 
-pytestmark = [pytest.mark.interop, pytest.mark.anyio]
+pytestmark = [pytest.mark.interop]
 require_node()
 
 
@@ -34,6 +44,7 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+@pytest.mark.anyio
 async def test_better_auth_ban_and_revoke_reach_the_postgres_listener(
     postgres: PostgresServer,
 ) -> None:
@@ -84,6 +95,7 @@ async def test_better_auth_ban_and_revoke_reach_the_postgres_listener(
     assert user.raw not in repr(events) and other.raw not in repr(events)
 
 
+@pytest.mark.anyio
 async def test_better_auth_ban_with_redis_sessions_reaches_the_redis_listener(
     postgres: PostgresServer,
 ) -> None:
@@ -121,3 +133,42 @@ async def test_better_auth_ban_with_redis_sessions_reaches_the_redis_listener(
             await listener.stop()
             await client.aclose()
     assert user.raw not in repr(events)
+
+
+@pytest.mark.parametrize("kind", ["jwt", "raw", "cookie"])
+def test_a_ban_through_better_auth_is_refused_by_a_push_mode_app_within_100_ms(
+    postgres: PostgresServer, kind: Kind
+) -> None:
+    with (
+        pg_database(postgres, "pushapp") as db,
+        running_better_auth(postgres.dsn(db)) as server,
+    ):
+        run(_install(postgres.url(db)))
+        admin = login(server, unique_email("admin"))
+        postgres.psql(
+            f"""UPDATE "user" SET role = 'admin' WHERE id = '{admin.user_id}'""", db
+        )
+        user = login(server, unique_email("pushapp"))
+        settings = app_settings(server, postgres.url(db), freshness="push")
+        with TestClient(guarded_app(settings)) as app:
+            headers = user.headers(kind)
+            for _ in range(3):
+                assert app.get("/me", headers=headers).status_code == 200
+            banned = server.admin_post(
+                "ban-user", {"userId": user.user_id}, cookie=admin.cookie
+            )
+            assert banned.status_code == 200, banned.text
+            start = time.perf_counter()
+            while app.get("/me", headers=headers).status_code == 200:
+                assert time.perf_counter() - start < 1.0, "never refused"
+            elapsed = time.perf_counter() - start
+    print(f"Better-Auth ban, {kind}: refused {elapsed * 1000:.1f} ms after its answer")
+    assert elapsed < 0.1
+
+
+async def _install(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        await install_triggers(engine)
+    finally:
+        await engine.dispose()

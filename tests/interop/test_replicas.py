@@ -215,3 +215,55 @@ def test_never_lets_a_banned_jwt_through_on_every_replica(stack: Stack) -> None:
     assert stack.each_replica(user, "jwt") == stack.everyone
     assert refused(stack.each_replica(user, "raw"))
     assert refused(stack.each_replica(user, "cookie"))
+
+
+#: ``push``'s bound: every replica refuses within this many seconds of the write's answer.
+PUSH_BOUND = 0.1
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_push_refuses_on_every_replica_within_100_ms(stack: Stack, action: str) -> None:
+    """``push``: each replica keeps what it checked (no read while nothing changes), and the
+    triggers' NOTIFY (Redis's key events for its sessions) reach every replica's listener."""
+    install_push(stack)
+    stack.use("push")
+    user = login(stack.server, unique_email(f"push-{action}"))
+    for kind in RUN_KINDS:
+        for _ in range(2):  # the second answer comes from each replica's cache
+            assert stack.each_replica(user, kind) == stack.everyone
+    act(stack, action, user)
+    acted = time.perf_counter()
+    while not refused(statuses := stack.each_replica(user, RUN_KINDS[0])):
+        assert time.perf_counter() - acted < 1.0, (action, statuses)
+    elapsed = time.perf_counter() - acted
+    print(
+        f"push, {stack.storage}, {action}: every replica refused in {elapsed * 1000:.1f} ms"
+    )
+    assert elapsed < PUSH_BOUND, (action, elapsed)
+    for kind in RUN_KINDS[1:]:
+        assert refused(stack.each_replica(user, kind)), (action, kind)
+
+
+def install_push(stack: Stack) -> None:
+    """``migrate notify`` on the stack's database; key events on its Redis (sessions there)."""
+    from redis import Redis
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from fastapi_better_auth._schema.notify import install_triggers
+    from tests.helpers import run
+
+    async def install() -> None:
+        engine = create_async_engine(stack.postgres.url(stack.database))
+        try:
+            await install_triggers(engine)
+        finally:
+            await engine.dispose()
+
+    run(install())
+    redis_url = stack.base.get("BETTER_AUTH_REDIS_URL")
+    if redis_url is not None:
+        client = Redis.from_url(redis_url)
+        try:
+            client.config_set("notify-keyspace-events", "KEA")  # includes Eg$xe
+        finally:
+            client.close()

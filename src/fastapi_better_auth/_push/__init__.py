@@ -1,6 +1,6 @@
 """Push invalidation: cache-drop events from PostgreSQL ``NOTIFY`` and Redis keyspace events.
 
-Framework-free and not wired into the caches yet. :mod:`.events` holds the typed events and the
+Framework-free; ``freshness="push"`` wires it (``_push_start``, ``_push_cache``). :mod:`.events` holds the typed events and the
 payload parser, :mod:`.sql` the triggers ``migrate notify`` installs (and their catalog check),
 :mod:`.postgres` and :mod:`.redis` the listeners. A listener calls ``on_event`` with
 :class:`UserChanged`, :class:`SessionChanged` or :class:`Reset` ("drop everything", sent on every

@@ -34,6 +34,8 @@ class ListenerState:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._connected = False
+        #: Called after every change of ``trustworthy`` (a cache's one flag to recompute).
+        self.on_trust: Callable[[], None] | None = None
 
     @property
     def trustworthy(self) -> bool:
@@ -53,13 +55,19 @@ class ListenerState:
         """Stop vouching for the cache (the connection is gone or in doubt)."""
         if self._trusted:
             logger.warning("better_auth.push_disconnected", extra={"detail": reason})
-        self._trusted = False
+        self._set_trusted(False)
+
+    def _set_trusted(self, value: bool) -> None:
+        changed, self._trusted = self._trusted != value, value
+        if changed and self.on_trust is not None:
+            self.on_trust()
 
     def trust(self) -> None:
         """Connected and listening: announce :class:`Reset` first, then vouch again."""
         self.emit(Reset("connected"))
         self.confirmed_at = time.monotonic()
-        self._trusted = self._connected = True
+        self._connected = True
+        self._set_trusted(True)
 
     def start_loop(self, session: Callable[[], Awaitable[None]]) -> None:
         """Run ``session`` (one connection's life) again and again until stopped: at once after
@@ -82,7 +90,7 @@ class ListenerState:
     async def stop_loop(self) -> None:
         """Cancel the loop and wait for it; the listener is no longer trustworthy."""
         self._stopping = True
-        self._trusted = False
+        self._set_trusted(False)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

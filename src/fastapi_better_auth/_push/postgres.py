@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -108,8 +108,11 @@ class PostgresListener(ListenerState):
         """Stop listening and close the connection."""
         await self.stop_loop()
 
-    async def triggers(self, naming: SchemaNaming) -> _sql.TriggerStatus:
-        """Whether ``migrate notify`` installed the current triggers for ``naming``.
+    async def triggers(
+        self, naming: SchemaNaming, models: Sequence[str] = _sql.MODELS
+    ) -> _sql.TriggerStatus:
+        """Whether ``migrate notify`` installed the current triggers for ``naming`` (on
+        ``models``' tables: the user's only when sessions live in Redis only).
 
         One catalog query on a short connection of its own.
 
@@ -118,7 +121,7 @@ class PostgresListener(ListenerState):
         """
         connection = await asyncio.wait_for(self._connect(), self._timeout * 5)
         try:
-            return await _sql.read_trigger_status(connection, naming)
+            return await _sql.read_trigger_status(connection, naming, models)
         finally:
             connection.terminate()
 

@@ -93,10 +93,15 @@ END
 """
 
 
-def create_statements(naming: SchemaNaming) -> list[str]:
-    """The DDL that installs (or replaces) both tables' triggers; run in one transaction."""
+def create_statements(
+    naming: SchemaNaming, models: Sequence[str] = MODELS
+) -> list[str]:
+    """The DDL that installs (or replaces) the tables' triggers; run in one transaction.
+
+    ``models``: ``("user",)`` when sessions live in Redis only (no session table).
+    """
     statements = []
-    for model in MODELS:
+    for model in models:
         table = quote_ident(naming.table(model))
         function = quote_ident(function_name(naming, model))
         statements += [
@@ -154,12 +159,13 @@ class TriggerStatus:
 
 
 def trigger_status(
-    naming: SchemaNaming, rows: Sequence[Sequence[Any]]
+    naming: SchemaNaming, rows: Sequence[Sequence[Any]], models: Sequence[str] = MODELS
 ) -> TriggerStatus:
-    """Compare :func:`catalog_query`'s rows with what ``migrate notify`` would install."""
+    """Compare :func:`catalog_query`'s rows with what ``migrate notify`` would install on
+    ``models``' tables."""
     found = {(str(row[0]), str(row[1])): (bool(row[2]), str(row[3])) for row in rows}
     problems, stale = [], set()
-    for model in MODELS:
+    for model in models:
         table = naming.table(model)
         for trigger in (ROW_TRIGGER, TRUNCATE_TRIGGER):
             entry = found.get((table, trigger))
@@ -177,7 +183,9 @@ def trigger_status(
     return TriggerStatus(tuple(problems), frozenset(stale), present)
 
 
-async def read_trigger_status(connection: Any, naming: SchemaNaming) -> TriggerStatus:
+async def read_trigger_status(
+    connection: Any, naming: SchemaNaming, models: Sequence[str] = MODELS
+) -> TriggerStatus:
     """Read the catalog on an asyncpg ``connection`` (the listener's, at start)."""
     rows = await connection.fetch(catalog_query(naming))
-    return trigger_status(naming, rows)
+    return trigger_status(naming, rows, models)

@@ -58,24 +58,33 @@ async def _privileged(naming: SchemaNaming) -> AsyncIterator[None]:
         ) from None
 
 
-async def _require_tables(connection: AsyncConnection, naming: SchemaNaming) -> None:
-    """Both tables exist (else a clear error instead of PostgreSQL's ``UndefinedTable``)."""
+async def _require_tables(
+    connection: AsyncConnection, naming: SchemaNaming
+) -> tuple[str, ...]:
+    """The models whose tables exist: the user's must (else a clear error instead of
+    PostgreSQL's ``UndefinedTable``); the session's is absent when sessions live in Redis only."""
+    models = []
     for model in _sql.MODELS:
         table = _sql.quote_ident(naming.table(model))
         found = await connection.execute(text("SELECT to_regclass(:t)"), {"t": table})
-        if found.scalar() is None:
+        if found.scalar() is not None:
+            models.append(model)
+        elif model == "user":
             raise ConfigurationError(
                 f"table {naming.table(model)} not found: create Better-Auth's tables first "
                 "(its migration or `migrate upgrade`), or set BETTER_AUTH_USE_PLURAL / "
                 "BETTER_AUTH_MODEL_NAMES to the naming they use"
             )
+    return tuple(models)
 
 
 async def _status(
-    connection: AsyncConnection, naming: SchemaNaming
+    connection: AsyncConnection,
+    naming: SchemaNaming,
+    models: tuple[str, ...] = _sql.MODELS,
 ) -> _sql.TriggerStatus:
     rows = (await connection.execute(text(_sql.catalog_query(naming)))).all()
-    return _sql.trigger_status(naming, rows)
+    return _sql.trigger_status(naming, rows, models)
 
 
 async def notify_status(
@@ -100,14 +109,14 @@ async def install_triggers(
     _require_postgres(engine)
     naming, report = naming or SchemaNaming(), NotifyReport()
     async with _privileged(naming), engine.begin() as connection:
-        await _require_tables(connection, naming)
-        stale = (await _status(connection, naming)).stale
+        models = await _require_tables(connection, naming)
+        stale = (await _status(connection, naming, models)).stale
         if (
             stale
         ):  # one transaction: a failure leaves the previous triggers as they were
-            for statement in _sql.create_statements(naming):
+            for statement in _sql.create_statements(naming, models):
                 await connection.exec_driver_sql(statement)
-    for model in _sql.MODELS:
+    for model in models:
         table = naming.table(model)
         (report.done if table in stale else report.unchanged).append(table)
     if stale:
