@@ -133,6 +133,10 @@ class Authenticator:
         #: before the runtime starts its listeners: every request reads, as ``always``).
         self.push = PushCache(settings.jwt_max_lifetime_seconds)
 
+    def warm(self) -> Awaitable[bool]:
+        """Prepare the per-request reads before the first request (``Reads.warm``)."""
+        return self._reads.warm()
+
     def forget(self) -> None:
         """Drop cached freshness checks (after a write that changes users or sessions)."""
         self._fresh.clear()

@@ -6,16 +6,40 @@ its table, so roles and bans written by anyone count on the next request. Framew
 queries are ``_store``'s, run by the database's row reader (``_database``).
 """
 
+import logging
 from collections.abc import Awaitable
+from typing import Any
 
 from . import _store
+from ._database_url import redact
+from ._errors import ConfigurationError
 from ._schemas import AuthenticatedUser, SessionInfo
 from ._secondary import SessionStore
+from ._settings import BetterAuthSettings
 from ._user_fields import CORE, UserFields
 from .models import BetterAuthModels
 
+logger = logging.getLogger(__name__)
+
 #: A session and its user, as one lookup finds them.
 Found = tuple[SessionInfo, AuthenticatedUser]
+
+
+def session_store(settings: BetterAuthSettings, client: Any) -> SessionStore | None:
+    """The Redis session store of ``redis_url`` or of a client passed in (no I/O yet)."""
+    in_database, prefix = settings.store_session_in_database, settings.redis_key_prefix
+    if client is not None:
+        if settings.redis_url is not None:
+            raise ConfigurationError(
+                "BETTER_AUTH_REDIS_URL is set and secondary_storage= is given: use one"
+            )
+        return SessionStore(client, in_database=in_database, key_prefix=prefix)
+    if settings.redis_url is None:
+        return None
+    url = settings.redis_url.get_secret_value()
+    return SessionStore.from_url(
+        url, redact(url), in_database=in_database, key_prefix=prefix
+    )
 
 
 class Reads:
@@ -39,6 +63,26 @@ class Reads:
         self._models = models
         self._fields = fields
         self._store = store
+
+    async def warm(self) -> bool:
+        """Run the per-request reads once, finding nothing, so they are prepared; never raises."""
+        store = self._store
+        try:
+            await _store.warm_reads(
+                self._read,
+                self._models,
+                self._fields,
+                # Redis sessions only: Better-Auth's migration creates no session table
+                sessions=store is None or store.in_database,
+            )
+        except (
+            Exception
+        ) as exc:  # tables not migrated yet: the first request will say so
+            logger.warning(
+                "better_auth.warm_reads_failed", extra={"error": type(exc).__name__}
+            )
+            return False
+        return True
 
     # plain methods returning the query's coroutine: no extra frame on the per-request path
 

@@ -16,51 +16,20 @@ from typing_extensions import Self
 
 from . import _store
 from ._database import Database, create_engine
-from ._database_url import parse_database_url, redact
+from ._database_url import parse_database_url
 from ._direct import DirectReads
-from ._errors import ConfigurationError
 from ._identity import Authenticator
 from ._jwks import JWKSVerifier
 from ._push_start import PushListeners
+from ._reads import session_store
 from ._schema.start import SchemaReport, StartChecks
 from ._schemas import AuthenticatedUser
-from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
 from ._user_fields import UserFields
 from .models import BetterAuthModels, get_models
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def _user_fields(
-    settings: BetterAuthSettings, user_model: type[AuthenticatedUser] | None
-) -> UserFields:
-    """The user snapshot class and its extra columns: from ``user_model`` or the setting."""
-    if user_model is not None and settings.user_fields:
-        raise ConfigurationError(
-            "BETTER_AUTH_USER_FIELDS is set and user_model= is given: declare the fields in one"
-        )
-    if user_model is not None:
-        return UserFields.of(user_model)
-    return UserFields.from_setting(settings.user_fields)
-
-
-def _session_store(settings: BetterAuthSettings, client: Any) -> SessionStore | None:
-    """The Redis session store of ``redis_url`` or of a client passed in (no I/O yet)."""
-    in_database, prefix = settings.store_session_in_database, settings.redis_key_prefix
-    if client is not None:
-        if settings.redis_url is not None:
-            raise ConfigurationError(
-                "BETTER_AUTH_REDIS_URL is set and secondary_storage= is given: use one"
-            )
-        return SessionStore(client, in_database=in_database, key_prefix=prefix)
-    if settings.redis_url is None:
-        return None
-    url = settings.redis_url.get_secret_value()
-    return SessionStore.from_url(
-        url, redact(url), in_database=in_database, key_prefix=prefix
-    )
 
 
 class BetterAuth:
@@ -93,9 +62,9 @@ class BetterAuth:
     ) -> None:
         self.settings = settings if settings is not None else BetterAuthSettings.load()
         self.models: BetterAuthModels = get_models(self.settings.naming)
-        self.user_fields = _user_fields(self.settings, user_model)
+        self.user_fields = UserFields.declared(self.settings.user_fields, user_model)
         #: Better-Auth's sessions in Redis (``secondaryStorage``), or None: the session table only.
-        self.session_store = _session_store(self.settings, secondary_storage)
+        self.session_store = session_store(self.settings, secondary_storage)
         self._secondary_storage = secondary_storage
         #: ``freshness="push"``: the listeners, from :meth:`start` to :meth:`close`.
         self._push: PushListeners | None = None
@@ -223,23 +192,7 @@ class BetterAuth:
         """Open a direct-read connection and prepare the per-request reads on it; never raises."""
         if self._direct is None or not await self._direct.warm():
             return False
-        try:
-            store = self.session_store
-            await _store.warm_reads(
-                self.read_row,
-                self.models,
-                self.user_fields,
-                # Redis sessions only: Better-Auth's migration creates no session table
-                sessions=store is None or store.in_database,
-            )
-        except (
-            Exception
-        ) as exc:  # tables not migrated yet: the first request will say so
-            logger.warning(
-                "better_auth.warm_reads_failed", extra={"error": type(exc).__name__}
-            )
-            return False
-        return True
+        return await self.authenticator.warm()
 
     async def close(self) -> None:
         """Release what this object created (not an engine that was passed in)."""

@@ -134,6 +134,21 @@ class UserFields:
         """
         return _from_setting(tuple(mapping.items())) if mapping else CORE
 
+    @classmethod
+    def declared(
+        cls, setting: Mapping[str, FieldType], model: type[AuthenticatedUser] | None
+    ) -> "UserFields":
+        """The fields of ``user_model=`` or of ``BETTER_AUTH_USER_FIELDS``, never both.
+
+        Raises:
+            ConfigurationError: both are given, or either is invalid.
+        """
+        if model is not None and setting:
+            raise ConfigurationError(
+                "BETTER_AUTH_USER_FIELDS is set and user_model= is given: declare the fields in one"
+            )
+        return cls.of(model) if model is not None else cls.from_setting(setting)
+
     def build(
         self, core: dict[str, Any], values: Mapping[str, Any]
     ) -> AuthenticatedUser:
