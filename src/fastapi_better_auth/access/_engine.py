@@ -4,8 +4,6 @@ A mirror of better-auth 1.7.25 ``dist/plugins/access/access.mjs``, line by line 
 (an empty allowed list is a *known* resource, as ``[]`` is truthy in JavaScript).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType

@@ -1,7 +1,5 @@
 """``Organizations``: the app's organization-plugin options, built once, as in its ``auth.ts``."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field

@@ -7,8 +7,6 @@ organization. Each member carries its user as Better-Auth's ``list-members`` doe
 (``dist/plugins/organization/adapter.mjs`` 188-246). Framework-free.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 

@@ -5,8 +5,6 @@ one pooled read through ``BetterAuth.read``, never cached, so removals and role 
 once. Errors are the library's (``NoActiveOrganizationError``, ``NotOrganizationMemberError``).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any

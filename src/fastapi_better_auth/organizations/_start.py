@@ -9,8 +9,6 @@ is down or not migrated at all is only logged, ``BETTER_AUTH_SCHEMA_CHECK=false`
 Framework-free.
 """
 
-from __future__ import annotations
-
 import logging
 from typing import Any
 

@@ -9,8 +9,6 @@ no session columns: its ``sid`` names the session row; without one the request m
 organization. Not a member, or no such organization: the same 403, so ids cannot be probed.
 """
 
-from __future__ import annotations
-
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from functools import lru_cache
