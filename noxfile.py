@@ -284,10 +284,15 @@ def load(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks (opt-in, ~15 min): ``nox -s bench``; ``nox -s bench -- --quick`` is the < 60 s smoke run."""
     ensure_postgres(session)
+    ensure_redis(session)  # the rows of sessions in Better-Auth's secondaryStorage
     if not shutil.which("wrk"):
         _apt_install(session, "wrk", "wrk")
     session.install(
-        "-e", ".[postgres,testing]", "uvicorn>=0.30", "uvloop>=0.19", "httptools>=0.6"
+        "-e",
+        ".[postgres,redis,testing]",
+        "uvicorn>=0.30",
+        "uvloop>=0.19",
+        "httptools>=0.6",
     )
     session.run("python", "-m", "bench", *session.posargs)
 

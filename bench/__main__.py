@@ -102,7 +102,7 @@ def _fetches(macro_fetches: dict[str, int] | None) -> list[str]:
 def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
     from fastapi_better_auth.testing import TokenIssuer
 
-    from . import _util, admin, compare, macro, startup
+    from . import _util, admin, compare, macro, redis_sessions, startup
     from . import peers as peer_env
     from ._server import Server, wrk_available
     from .dbseed import seeded_database
@@ -141,6 +141,7 @@ def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
                 "wrk is not installed (`apt-get install -y wrk`): no HTTP benchmarks.",
             ]
         base_env = {"BENCH_ORIGIN": origin, "BENCH_DB_URL": db.url}
+        session_tokens, redis_note = None, ""
         if only & {"macro", "admin"}:  # the raw references' pools (not compared)
             base_env["BENCH_DSN"] = db.dsn
         modes = ("never", "always") if quick else ("never", "cached", "always")
@@ -157,6 +158,21 @@ def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
             # not in `modes`: an older revision (--compare) has no freshness=push
             servers["push"] = Server("ours-push", "bench.apps:create_app",
                                      {**base_env, "BENCH_FRESHNESS": "push"})  # fmt: skip
+            if (
+                redis_sessions.available()
+            ):  # sessions in secondaryStorage, and the reference
+                _log("Redis with one session per user of the pool")
+                stored = stack.enter_context(
+                    redis_sessions.redis_sessions(pool.user_ids)
+                )
+                session_tokens = stored.tokens
+                redis_env = {**base_env, "BENCH_REDIS_URL": stored.url,
+                             "BENCH_SECRET": redis_sessions.SECRET}  # fmt: skip
+                for mode in ("always", "push"):
+                    servers[f"redis-{mode}"] = Server(f"ours-redis-{mode}", "bench.apps:create_app",
+                                                      {**redis_env, "BENCH_FRESHNESS": mode})  # fmt: skip
+            else:
+                redis_note = "redis-server is not installed: no Redis session rows."
         old: dict[str, Any] = {}
         if "compare" in only:
             assert rev is not None
@@ -179,9 +195,12 @@ def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
         for server in every:
             server.wait_ready()
 
-        scenarios = macro.scenarios(servers, repeated, many, pool, distinct)
+        scenarios = macro.scenarios(
+            servers, repeated, many, pool, distinct, session_tokens
+        )
         if "macro" in only:
             parts += _macro(scenarios, len(servers), issuer, peer_note)
+            parts += [redis_note] if redis_note else []
         if "compare" in only:
             _log(f"compare with {commit}")
             pairs = compare.interleave(scenarios, old)
@@ -249,7 +268,9 @@ def _macro(scenarios: list[Any], server_count: int, issuer: Any, peer_note: str)
         ("me_always", "raw_me_noreset", "", None),
         ("me_cached", "raw_me", "", None),
         ("me_never", "raw_me", "", None),
-        ("me_push", "raw_me", "", None),
+        ("me_push", "raw_me", "≥ 1.2× (issue)", 1.2),
+        ("redis_push", "raw_redis", "≥ 0.9× (issue)", 0.9),
+        ("redis_always", "raw_redis", "", None),
     ]
     header = (f"### Requests/s over loopback (uvicorn 1 worker + uvloop + httptools; wrk 1 thread, "
               f"{_server.CONNECTIONS} connections; {rounds} rounds × {seconds} s; medians)")  # fmt: skip

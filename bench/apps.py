@@ -2,7 +2,8 @@
 
 Configured by environment: ``BENCH_ORIGIN`` (Better-Auth's origin, JWKS served there),
 ``BENCH_DB_URL`` (SQLAlchemy URL), ``BENCH_DSN`` (asyncpg DSN, for the raw reference),
-``BENCH_FRESHNESS``. Every route returns the same small body, so only the guard differs:
+``BENCH_FRESHNESS``, ``BENCH_REDIS_URL`` and ``BENCH_SECRET`` (Better-Auth's ``secondaryStorage``
+and secret: session tokens are then looked up in Redis). Every route returns the same small body, so only the guard differs:
 
 - ``/ping``: no authentication (the floor);
 - ``/protected``: ``CurrentUser`` (this library);
@@ -11,17 +12,24 @@ Configured by environment: ``BENCH_ORIGIN`` (Better-Auth's origin, JWKS served t
   the reference for ``/api/v1/auth/me`` with the freshness check (asyncpg's default pool, which
   sends a reset query when a connection is released);
 - ``/raw/me-noreset``: the same on a pool without that reset query, as the library's reads run;
+- ``/raw/redis-session``: with ``BENCH_REDIS_URL`` (sessions in Better-Auth's ``secondaryStorage``),
+  the reference for session-token auth: the signature checked by hand, one redis-py ``GET`` of
+  the token's key, its JSON parsed, expiry and ban read from it (Better-Auth's own snapshot);
 - ``/api/v1/...``: the library's router, included before all of the above.
 
 ``create_bare_app`` serves the same ``/ping`` from an app without the library: the floor that
 shows what mounting the router costs the app's other routes.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -58,11 +66,15 @@ def create_app() -> FastAPI:
         if os.environ.get("BENCH_FRESHNESS") == "always"
         else None
     )
+    redis_url = os.environ.get("BENCH_REDIS_URL")
+    secret = os.environ.get("BENCH_SECRET")
     settings = BetterAuthSettings.load(
         url=origin,
         database_url=os.environ["BENCH_DB_URL"],
         freshness=os.environ.get("BENCH_FRESHNESS", "never"),
         jwt_algorithms=set(os.environ.get("BENCH_ALGORITHMS", "EdDSA").split(",")),
+        **({"redis_url": redis_url} if redis_url else {}),
+        **({"secret": secret} if secret else {}),
     )
     state: dict[str, Any] = {}
 
@@ -70,7 +82,12 @@ def create_app() -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         with urllib.request.urlopen(f"{origin}/api/auth/jwks", timeout=5) as response:  # noqa: S310
             state["pyjwt_key"] = jwt.PyJWK(json.load(response)["keys"][-1]).key
-        state["pool"] = state["pool_noreset"] = None
+        state["pool"] = state["pool_noreset"] = state["redis"] = None
+        if redis_url and os.environ.get("BENCH_FRESHNESS") == "always":
+            # the session-token reference: a plain redis-py client, beside the library's
+            from redis.asyncio import Redis
+
+            state["redis"] = Redis.from_url(redis_url)
         if dsn:
             state["pool"] = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
             state["pool_noreset"] = await asyncpg.create_pool(
@@ -82,6 +99,8 @@ def create_app() -> FastAPI:
             for pool in (state["pool"], state["pool_noreset"]):
                 if pool is not None:
                     await pool.close()
+            if state["redis"] is not None:
+                await state["redis"].aclose()
 
     app = FastAPI(lifespan=lifespan)
     app.include_router(better_auth_router(settings))
@@ -145,6 +164,28 @@ def create_app() -> FastAPI:
     @app.get("/raw/me-noreset")
     async def raw_me_noreset(request: Request) -> AuthenticatedUser:
         return await raw_user(request, state["pool_noreset"])
+
+    @app.get("/raw/redis-session")
+    async def raw_redis_session(request: Request) -> dict[str, str]:
+        assert secret is not None
+        token, _, signature = _bearer(request).rpartition(".")
+        expected = base64.b64encode(
+            hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()
+        )
+        if not token or not hmac.compare_digest(expected, signature.encode()):
+            raise HTTPException(401, "Not authenticated")
+        raw = await state["redis"].get(token)
+        if raw is None:
+            raise HTTPException(401, "Not authenticated")
+        stored = json.loads(raw)
+        expires = datetime.fromisoformat(
+            stored["session"]["expiresAt"].replace("Z", "+00:00")
+        )
+        if expires <= datetime.now(timezone.utc):
+            raise HTTPException(401, "Not authenticated")
+        if stored["user"].get("banned"):
+            raise HTTPException(403, "banned")
+        return {"id": stored["user"]["id"]}
 
     return app
 

@@ -10,7 +10,7 @@ not all 2xx fails the run: an error page is not a benchmark.
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi_better_auth.testing import TokenIssuer
 
@@ -56,18 +56,29 @@ def _claims(user_id: str, role: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+class TokenFile(Protocol):
+    """A file of credentials, one per line, sent as ``Authorization: Bearer <line>``."""
+
+    @property
+    def path(self) -> Path: ...
+
+
 @dataclass
 class Scenario:
     key: str
     label: str
     server: Server
     path: str
-    tokens: Tokens | None
+    tokens: TokenFile | None
 
 
 def scenarios(servers: dict[str, Server], repeated: Tokens, many: Tokens, pool: Tokens,
-              distinct: int) -> list["Scenario"]:  # fmt: skip
-    """The rows of the macro table, on the servers that are running."""
+              distinct: int, session_tokens: TokenFile | None = None) -> list["Scenario"]:  # fmt: skip
+    """The rows of the macro table, on the servers that are running.
+
+    ``session_tokens``: signed session tokens of the sessions the ``redis-*`` servers' Redis
+    holds (one per user of ``pool``).
+    """
     quick_mode = quick()
     never, always = servers["never"], servers["always"]
     scenarios = [
@@ -90,6 +101,15 @@ def scenarios(servers: dict[str, Server], repeated: Tokens, many: Tokens, pool: 
             Scenario("push_rep", "`CurrentUser`, freshness=push, one repeated token", push, "/protected", repeated),
             Scenario("push_dist", f"`CurrentUser`, freshness=push, {distinct} distinct tokens", push, "/protected", many),
             Scenario("me_push", "`/api/v1/auth/me`, freshness=push (200 users)", push, "/api/v1/auth/me", pool),
+        ]  # fmt: skip
+    if (
+        "redis-always" in servers and session_tokens is not None
+    ):  # secondaryStorage sessions
+        redis_always, redis_push = servers["redis-always"], servers["redis-push"]
+        scenarios += [
+            Scenario("raw_redis", "reference: signature + raw redis-py `GET` + JSON (200 Redis sessions)", redis_always, "/raw/redis-session", session_tokens),
+            Scenario("redis_always", "`CurrentUser`, session token in Redis, freshness=always (200 sessions)", redis_always, "/protected", session_tokens),
+            Scenario("redis_push", "`CurrentUser`, session token in Redis, freshness=push (200 sessions)", redis_push, "/protected", session_tokens),
         ]  # fmt: skip
     if not quick_mode:
         scenarios += [
