@@ -3,6 +3,11 @@
 Debian's ``pgbouncer`` (1.18 on bookworm: no protocol-level prepared statements, so a
 prepared statement lives on whichever server connection made it). Config and logs live in a
 temporary folder; as root the process runs as the unprivileged user of tests/pg.py.
+
+PgBouncer does not exit when its TCP port is taken: it warns ("cannot listen on …"), listens on
+its unix socket only and runs on, so a connect to the port reaches whoever holds it. That was
+the suite's PgBouncer flake (connection refused mid-test, once the other listener went away):
+readiness is therefore read from PgBouncer's own log, and a taken port is replaced by another.
 """
 
 import contextlib
@@ -64,27 +69,41 @@ class PgBouncer:
         )
         return config
 
-    def start(self) -> None:
-        config = self._write_config()
+    def start(self, attempts: int = 5) -> None:
+        """Start on a free port; a port another process took meanwhile is replaced."""
         user = None
         if os.geteuid() == 0:  # pgbouncer refuses root: run as the cluster's owner
             os.chmod(self.root, 0o755)  # noqa: S103 (the unprivileged user writes its log here)
             shutil.chown(self.root, OS_USER)
             user = OS_USER
-        self._process = subprocess.Popen(
-            [self.binary, "-q", str(config)], cwd=self.root, user=user
-        )
-        self.wait_ready()
+        for attempt in range(attempts):
+            if attempt:
+                self.port = free_port()
+            config = self._write_config()
+            (self.root / "pgbouncer.log").unlink(missing_ok=True)
+            self._process = subprocess.Popen(
+                [self.binary, "-q", str(config)], cwd=self.root, user=user
+            )
+            if self.wait_ready():
+                return
+            self._end_process()
+        raise RuntimeError(f"pgbouncer found no free port in {attempts} tries")
 
-    def wait_ready(self, timeout: float = 15.0) -> None:
-        """Wait until pgbouncer accepts connections."""
+    def wait_ready(self, timeout: float = 15.0) -> bool:
+        """Wait until pgbouncer listens on its port: True; False when the port is taken."""
+        mine = f"listening on 127.0.0.1:{self.port}"
+        taken = f"cannot listen on 127.0.0.1:{self.port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 raise RuntimeError(f"pgbouncer exited: {self.log()}")
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
+            log = self.log()
+            if taken in log:
+                return False
+            if mine in log:
+                with contextlib.suppress(OSError):
+                    socket.create_connection(("127.0.0.1", self.port), 1).close()
+                    return True
             time.sleep(0.05)
         raise RuntimeError(f"pgbouncer did not start: {self.log()}")
 
@@ -97,17 +116,19 @@ class PgBouncer:
         url = f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
         return f"{url}?{query}" if query else url
 
-    def stop(self) -> None:
+    def _end_process(self) -> None:
         if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(
-                signal.SIGTERM
-            )  # immediate shutdown (SIGINT waits)
+            # SIGTERM: immediate shutdown (SIGINT waits for clients)
+            self._process.send_signal(signal.SIGTERM)
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+
+    def stop(self) -> None:
+        self._end_process()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import bindparam, select
 
 from fastapi_better_auth import BetterAuth, BetterAuthSettings, ConfigurationError
-from fastapi_better_auth.errors import DatabaseUnavailableError
 from fastapi_better_auth.models import User
 from tests.admin_fixtures import ALICE, BOB, ROOT, ZED, admin_app, bearer
 from tests.helpers import run, settings_for
@@ -118,45 +117,66 @@ def test_startup_parameters_a_pooler_refuses_fail_start(
     assert "ALTER ROLE" in info.value.message
 
 
-def _refused(exc: BaseException | None) -> bool:
-    """Whether a connection refusal is somewhere in ``exc``'s chain of causes."""
-    while exc is not None:
-        if isinstance(exc, ConnectionRefusedError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def test_a_pooler_of_one_server_connection_passes_start(
     postgres: PostgresServer, cast_url: str, origin: str
 ) -> None:
-    """The probe cannot tell (and prepared statements do work with one server connection).
-
-    A second, fresh PgBouncer is tried once when the first refuses connections mid-test: a
-    known flake of the test's own PgBouncer in the full suite (connection refused on its port),
-    never of the library; a second refusal fails the test.
-    """
+    """The probe cannot tell (and prepared statements do work with one server connection)."""
 
     async def start_and_read(settings: BetterAuthSettings) -> Any:
         async with BetterAuth(settings) as auth:
             return await auth.read(lambda db: db.scalar(select(1)))
 
-    for attempt in (1, 2):
-        with running_pgbouncer(postgres, pool_size=1) as single:
-            settings = settings_for(origin, _through(single, cast_url))
-            try:
-                assert run(start_and_read(settings)) == 1
-                return
-            except DatabaseUnavailableError as exc:
-                if attempt == 2 or not _refused(exc):
-                    raise
+    with running_pgbouncer(postgres, pool_size=1) as single:
+        settings = settings_for(origin, _through(single, cast_url))
+        assert run(start_and_read(settings)) == 1
+
+
+def test_the_rig_never_takes_a_foreign_listener_for_its_pgbouncer(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PgBouncer runs on (unix socket only) when its port is taken: the rig must notice.
+
+    The cause of this file's old flake: the port went to another listener between
+    ``free_port()`` and PgBouncer's bind, the readiness connect reached that listener, and the
+    test's connections were refused once it closed.
+    """
+    import socket
+
+    import tests.pg
+    import tests.pgbouncer
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1]])
+    real = tests.pg.free_port
+    monkeypatch.setattr(
+        tests.pgbouncer, "free_port", lambda: next(ports, None) or real()
+    )
+    try:
+        with running_pgbouncer(postgres) as bouncer:
+            assert bouncer.port != taken.getsockname()[1]
+            assert "listening on 127.0.0.1:" in bouncer.log()
+            assert run(_select_one(bouncer.url("postgres"))) == 1
+    finally:
+        taken.close()
+
+
+async def _select_one(dsn: str) -> Any:
+    import asyncpg  # type: ignore[import-untyped]
+
+    connection = await asyncpg.connect(dsn, statement_cache_size=0)
+    try:
+        return await connection.fetchval("SELECT 1")
+    finally:
+        await connection.close()
 
 
 def test_without_the_setting_reads_fail_at_random(
     bouncer: PgBouncer, url: str, origin: str
 ) -> None:
     """What the start-up check prevents: cached prepared statements meet another server."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     auth = BetterAuth(settings_for(origin, _through(bouncer, url)))
     statement = select(User.id).where(User.id == bindparam("uid"))
