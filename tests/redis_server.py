@@ -75,14 +75,17 @@ class RedisServer:
                 "--tls-ca-cert-file", str(self.tls.root),
                 "--tls-auth-clients", "no",
             ]  # fmt: skip
+        logged = len(self.log())  # a restart appends to the same log
         self._process = subprocess.Popen(args, cwd=self.root)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 break
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
+            # its own log, not a connect: a connect may reach another process on a taken port
+            if "Ready to accept connections" in self.log()[logged:]:
+                with contextlib.suppress(OSError):
+                    socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                    return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"redis-server did not start:\n{self.log()}")
