@@ -1,4 +1,4 @@
-"""What the admin routes (``_router``) and the organization routes share: the audited action, the page size.
+"""What the admin routes and the organization routes share: the audited action, the page size.
 
 Both route sets audit each call with the same context and check ``limit`` against the same
 setting. ``organizations`` sits below ``_router`` in the layers (the router mounts it), so the

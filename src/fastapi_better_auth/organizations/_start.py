@@ -7,8 +7,8 @@ naming) started and answered every organization request 500 (PostgreSQL: no such
 :class:`ConfigurationError` naming what is missing and the settings to change; a database that
 is down or not migrated at all is only logged, ``BETTER_AUTH_SCHEMA_CHECK=false`` skips it.
 The tables are read by the core check's reader
-(:func:`~fastapi_better_auth._schema.catalog.read_catalog`): the tables the queries will see,
-SQLite's names without case. Framework-free.
+(:func:`~fastapi_better_auth._schema.catalog.read_catalog`): what the queries will see (views
+too), SQLite's names without case. Framework-free.
 """
 
 import logging
