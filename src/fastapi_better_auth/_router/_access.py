@@ -1,28 +1,19 @@
-"""Who may act on a user, audited, with errors answered over HTTP: shared by ``users`` and ``sessions``.
+"""Who may act on a user: shared by ``users`` and ``sessions`` (audited by ``_route_helpers``).
 
 Each route names its action; without ``better_auth_router(admin_access=...)`` an admin
 (``adminRoles``, ``adminUserIds``) may do all of them, as before; with it, the action needs the
 permission Better-Auth's endpoint for it asks (:data:`~fastapi_better_auth.access.ROUTE_PERMISSIONS`).
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
 
-from .._admin.audit import audited
-from .._errors import BetterAuthError, PermissionRequiredError, UserNotFoundError
-from .._http import to_http_exception
+from .._errors import PermissionRequiredError, UserNotFoundError
 from .._permission_guard import describe
 from .._policy import check_admin, is_admin
 from .._runtime import BetterAuth
-from .._schemas import (
-    IDENTITY_STATE_KEY,
-    AuthenticatedSession,
-    AuthenticatedUser,
-    ErrorResponse,
-)
+from .._schemas import AuthenticatedUser, ErrorResponse
 from .._settings import BetterAuthSettings
 from ..access._admin import (
     ADMIN_ACCESS_STATE_KEY,
@@ -43,30 +34,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ErrorResponse, "description": descriptions[status]}
         for status in statuses
     }
-
-
-@contextmanager
-def admin_action(
-    request: Request, action: str, actor: str, target: str | None
-) -> Iterator[None]:
-    """Audit the block and answer a library error over HTTP.
-
-    The audit lines carry the request id and, when the caller's session was opened by
-    impersonation, the admin behind it (``impersonated_by``): both from the request state.
-    """
-    state = request.scope.get("state", {})
-    identity = state.get(IDENTITY_STATE_KEY)
-    context = {
-        "request_id": state.get("request_id"),
-        "impersonated_by": identity.impersonated_by
-        if isinstance(identity, AuthenticatedSession)
-        else None,
-    }
-    try:
-        with audited(action, actor, target, **context):
-            yield
-    except BetterAuthError as error:
-        raise to_http_exception(error) from error
 
 
 def admin_access_of(request: Request) -> AdminAccess | None:

@@ -1,9 +1,9 @@
 """The admin routes' path and query parameters: their types, and the checks a type cannot make.
 
 PostgreSQL's ``text`` cannot hold a NUL character and ``OFFSET`` is a 64-bit integer; these
-types turn such input into FastAPI's 422 before it reaches the database. The page size's
-bound is a setting and a cursor must decode for the requested sort, so those two are checked
-by functions here, which answer the same 422 naming the parameter.
+types turn such input into FastAPI's 422 before it reaches the database. A cursor must decode
+for the requested sort, so :func:`decode_cursor` checks it and answers the same 422 naming the
+parameter (the page size's bound, a setting too, is ``_route_helpers.page_size``).
 """
 
 from typing import Annotated
@@ -20,8 +20,6 @@ MAX_OFFSET = 2**63 - 1
 #: A list cursor: unpadded base64url, long enough for a 256-character sort value and an id.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 MAX_CURSOR = 2048
-#: ``limit`` when the request sends none (capped by ``settings.max_page_size``).
-DEFAULT_PAGE_SIZE = 50
 
 UserId = Annotated[
     str,
@@ -77,24 +75,6 @@ CursorText = Annotated[
         "same sort (not with `offset`).",
     ),
 ]
-
-
-def page_size(limit: int | None, maximum: int) -> int:
-    """The page size asked for (or the default), or FastAPI's 422 when above ``maximum``."""
-    size = min(DEFAULT_PAGE_SIZE, maximum) if limit is None else limit
-    if size > maximum:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "less_than_equal",
-                    "loc": ("query", "limit"),
-                    "msg": f"Input should be less than or equal to {maximum}",
-                    "input": limit,
-                    "ctx": {"le": maximum},
-                }
-            ]
-        )
-    return size
 
 
 def decode_cursor(

@@ -11,8 +11,9 @@ from .._admin import sessions as admin_sessions
 from .._admin.schemas import RevokedSessions, SessionList
 from .._guards import BetterAuthDep, CurrentSession
 from .._http import AUTH_RESPONSES
+from .._route_helpers import audited_action
 from .._types import utcnow
-from ._access import admin_action, error_responses, require_permission_or_self
+from ._access import error_responses, require_permission_or_self
 from ._params import SessionId, UserId
 from ._route import BetterAuthRoute
 
@@ -35,7 +36,7 @@ async def list_sessions(
     """Unexpired sessions, newest first, impersonation sessions included (``impersonated_by``)."""
     actor = identity.user
     current = identity.session.id if identity.session is not None else None
-    with admin_action(request, "sessions.list", actor.id, user_id):
+    with audited_action(request, "sessions.list", actor.id, user_id):
         require_permission_or_self(request, actor, auth, user_id, "sessions.list")
         async with auth.session() as db:
             await listing.get_user(db, auth.models, user_id)
@@ -61,7 +62,7 @@ async def revoke_all_sessions(
 ) -> RevokedSessions:
     """Delete every session of the user, the caller's own included (it signs them out)."""
     actor = identity.user
-    with admin_action(request, "sessions.revoke_all", actor.id, user_id):
+    with audited_action(request, "sessions.revoke_all", actor.id, user_id):
         require_permission_or_self(request, actor, auth, user_id, "sessions.revoke_all")
         async with auth.transaction() as db:
             await listing.get_user(db, auth.models, user_id)
@@ -86,7 +87,7 @@ async def revoke_session(
 ) -> RevokedSessions:
     """Delete one session of the user; an id that is not theirs is a 404."""
     actor = identity.user
-    with admin_action(request, "sessions.revoke", actor.id, user_id):
+    with audited_action(request, "sessions.revoke", actor.id, user_id):
         require_permission_or_self(request, actor, auth, user_id, "sessions.revoke")
         async with auth.transaction() as db:
             await listing.get_user(db, auth.models, user_id)

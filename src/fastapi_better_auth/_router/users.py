@@ -19,10 +19,10 @@ from .._admin.schemas import (
 )
 from .._guards import BetterAuthDep, CurrentUser
 from .._http import AUTH_RESPONSES
+from .._route_helpers import audited_action, page_size
 from .._schemas import AuthenticatedUser
 from .._types import utcnow
 from ._access import (
-    admin_action,
     check_permission,
     error_responses,
     require_permission_or_self,
@@ -37,7 +37,6 @@ from ._params import (
     Search,
     UserId,
     decode_cursor,
-    page_size,
 )
 from ._route import BetterAuthRoute
 
@@ -69,7 +68,7 @@ async def list_users(
     cursor: CursorText = None,
 ) -> UserList:
     """A page of users, with the number of matches in all; ties are broken by id."""
-    with admin_action(request, "users.list", actor.id, None):
+    with audited_action(request, "users.list", actor.id, None):
         check_permission(request, actor, auth, "users.list")
         size = page_size(limit, auth.settings.max_page_size)
         position = None
@@ -112,7 +111,7 @@ async def get_user(
     user_id: UserId, actor: CurrentUser, auth: BetterAuthDep, request: Request
 ) -> AuthenticatedUser:
     """The user row, fresh from the database."""
-    with admin_action(request, "users.get", actor.id, user_id):
+    with audited_action(request, "users.get", actor.id, user_id):
         require_permission_or_self(request, actor, auth, user_id, "users.get")
         async with auth.session() as db:
             return await listing.get_user(db, auth.models, user_id)
@@ -136,7 +135,7 @@ async def update_user(
     Any other field is a 422; ``email`` from a non-admin is a 400 naming it. A changed email
     is lower-cased, must be unique (409) and is no longer verified.
     """
-    with admin_action(request, "users.update", actor.id, user_id):
+    with audited_action(request, "users.update", actor.id, user_id):
         as_admin = require_permission_or_self(
             request, actor, auth, user_id, "users.update"
         )
@@ -169,7 +168,7 @@ async def set_role(
     request: Request,
 ) -> AuthenticatedUser:
     """Replace the roles (stored comma-joined); the last admin cannot be demoted (409)."""
-    with admin_action(request, "users.set_role", actor.id, user_id):
+    with audited_action(request, "users.set_role", actor.id, user_id):
         check_permission(request, actor, auth, "users.set_role")
         async with auth.transaction() as db:
             updated = await writes.set_role(
@@ -202,7 +201,7 @@ async def ban_user(
     One transaction: if the sessions cannot be deleted, the user is not banned either.
     You cannot ban yourself (400).
     """
-    with admin_action(request, "users.ban", actor.id, user_id):
+    with audited_action(request, "users.ban", actor.id, user_id):
         check_permission(request, actor, auth, "users.ban")
         async with auth.transaction() as db:
             banned = await writes.ban_user(
@@ -228,7 +227,7 @@ async def unban_user(
     user_id: UserId, actor: CurrentUser, auth: BetterAuthDep, request: Request
 ) -> AuthenticatedUser:
     """``banned`` false, reason and expiry cleared; the user can sign in again."""
-    with admin_action(request, "users.unban", actor.id, user_id):
+    with audited_action(request, "users.unban", actor.id, user_id):
         check_permission(request, actor, auth, "users.unban")
         async with auth.transaction() as db:
             unbanned = await writes.unban_user(

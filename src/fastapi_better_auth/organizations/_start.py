@@ -6,24 +6,25 @@ naming) started and answered every organization request 500 (PostgreSQL: no such
 ``BetterAuth.start()``; it follows the core check (:mod:`fastapi_better_auth._schema.start`): one
 :class:`ConfigurationError` naming what is missing and the settings to change; a database that
 is down or not migrated at all is only logged, ``BETTER_AUTH_SCHEMA_CHECK=false`` skips it.
-Framework-free.
+The tables are read by the core check's reader
+(:func:`~fastapi_better_auth._schema.catalog.read_catalog`): what the queries will see (views
+too), SQLite's names without case. Framework-free.
 """
 
 import logging
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import ConfigurationError
 from .._runtime import BetterAuth
+from .._schema.catalog import SUPPORTED_DIALECTS, Catalog, read_catalog
 from ._config import STATE_ATTRIBUTE, HasState, Organizations
 from ._models import get_organization_models
 
 logger = logging.getLogger(__name__)
-
-_DIALECTS = frozenset({"postgresql", "sqlite"})
 
 
 def _expected(auth: BetterAuth, config: Organizations) -> dict[str, tuple[str, ...]]:
@@ -46,17 +47,12 @@ def _expected(auth: BetterAuth, config: Organizations) -> dict[str, tuple[str, .
     return expected
 
 
-def _found(sync: Any, tables: list[str]) -> dict[str, frozenset[str]] | None:
-    """The columns of each of ``tables`` that exists; None when no core table does either."""
-    inspector = inspect(sync)
-    present = set(inspector.get_table_names())
-    if not present:
-        return None
-    return {
-        name: frozenset(c["name"] for c in inspector.get_columns(name))
-        for name in tables
-        if name in present
-    }
+async def _found(connection: AsyncConnection, tables: list[str]) -> Catalog | None:
+    """The catalog of ``tables`` (the core check's reader); None when no table exists at all."""
+    catalog = await read_catalog(connection, tables)
+    if not catalog.tables and not catalog.complete:
+        catalog = await read_catalog(connection)  # none of them: is anything migrated?
+    return catalog if catalog.tables else None
 
 
 async def check_organization_schema(auth: BetterAuth, config: Organizations) -> None:
@@ -66,12 +62,15 @@ async def check_organization_schema(auth: BetterAuth, config: Organizations) -> 
         ConfigurationError: a table or column the configuration needs is missing; the message
             names each, and what to migrate or set.
     """
-    if not auth.settings.schema_check or auth.engine.dialect.name not in _DIALECTS:
+    if (
+        not auth.settings.schema_check
+        or auth.engine.dialect.name not in SUPPORTED_DIALECTS
+    ):
         return
     expected = _expected(auth, config)
     try:
         async with auth.engine.connect() as connection:
-            found = await connection.run_sync(_found, list(expected))
+            found = await _found(connection, list(expected))
     except (DBAPIError, PoolTimeoutError, OSError) as exc:
         # down, or refusing us: not a schema question (the core check has said so)
         logger.warning(
@@ -83,10 +82,11 @@ async def check_organization_schema(auth: BetterAuth, config: Organizations) -> 
         return
     problems = []
     for table, columns in expected.items():
-        if table not in found:
+        present = found.table(table)
+        if present is None:
             problems.append(f'no table "{table}"')
             continue
-        missing = [c for c in columns if c not in found[table]]
+        missing = [c for c in columns if found.column_type(present, c) is None]
         problems += [f'the "{table}" table has no column "{c}"' for c in missing]
     if problems:
         raise ConfigurationError(_message(problems, config))

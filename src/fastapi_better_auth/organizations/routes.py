@@ -10,20 +10,19 @@ organization the same 404 as one that does not exist. Every call is an audit lin
 ``fastapi_better_auth.audit``; each write is one transaction on locked rows.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from .._admin.audit import audited
 from .._admin.cursor import Cursor, InvalidCursorError
-from .._errors import BetterAuthError, NotOrganizationMemberError
+from .._errors import NotOrganizationMemberError
 from .._guards import CurrentSession, get_better_auth
+from .._route_helpers import audited_action, page_size
 from .._runtime import BetterAuth
-from .._schemas import IDENTITY_STATE_KEY, AuthenticatedSession, ErrorResponse
+from .._schemas import ErrorResponse
 from ._bodies import MemberList, MemberRoleUpdate, OrganizationList, OrganizationMember
 from ._config import Organizations
 from ._listing import list_members, list_organizations
@@ -52,27 +51,8 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-@contextmanager
-def _action(
-    request: Request, action: str, actor: str, target: str | None
-) -> Iterator[None]:
-    """Audit the block (with the request id and impersonating admin); answer errors over HTTP."""
-    state = request.scope.get("state", {})
-    identity = state.get(IDENTITY_STATE_KEY)
-    impersonated = (
-        identity.impersonated_by if isinstance(identity, AuthenticatedSession) else None
-    )
-    try:
-        with audited(
-            action,
-            actor,
-            target,
-            request_id=state.get("request_id"),
-            impersonated_by=impersonated,
-        ):
-            yield
-    except BetterAuthError as error:
-        raise _http(error) from error
+#: Audit the block (request id, impersonating admin); answer errors as the plugin's guards do.
+_action = partial(audited_action, answer=_http)
 
 
 def _member(row: Membership, organization_id: str) -> OrganizationMember:
@@ -145,7 +125,7 @@ def build(route_class: type[APIRoute] = APIRoute) -> APIRouter:
         ] = None,
     ) -> MemberList:
         """A page of members, oldest first; ``next_cursor`` fetches the next one."""
-        size = _page_size(limit, auth.settings.max_page_size)
+        size = page_size(limit, auth.settings.max_page_size)
         after = None if cursor is None else _cursor(cursor)
         models = get_organization_models(auth.settings.naming)
         action = "organizations.members.list"
@@ -232,23 +212,6 @@ def _check_id(auth: BetterAuth, organization_id: str) -> None:
     """An id the naming cannot hold (a non-UUID under ``uuid``) is no membership, not a 500."""
     if not auth.settings.naming.valid_id(organization_id):
         raise NotOrganizationMemberError()
-
-
-def _page_size(limit: int | None, maximum: int) -> int:
-    size = min(50, maximum) if limit is None else limit
-    if size > maximum:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "less_than_equal",
-                    "loc": ("query", "limit"),
-                    "msg": f"Input should be less than or equal to {maximum}",
-                    "input": limit,
-                    "ctx": {"le": maximum},
-                }
-            ]
-        )
-    return size
 
 
 def _cursor(text: str) -> Cursor:
