@@ -52,25 +52,29 @@ def to_http_exception(error: BetterAuthError) -> HTTPException:
     )
 
 
-async def _answer_library_error(request: Request, exc: Exception) -> JSONResponse:
-    """A library error raised by any route of the app, answered as the library's own routes do.
+def to_client_exception(error: BetterAuthError) -> HTTPException:
+    """:func:`to_http_exception` for a client to see: a 500 (a misconfiguration) is logged with
+    its message and answered with its code only (the message is for the operator)."""
+    if error.status_code < 500 or error.status_code == 503:
+        return to_http_exception(error)
+    logger.error(
+        "better_auth.error", extra={"code": error.code.value, "detail": error.message}
+    )
+    detail = {"code": error.code.value, "message": "Internal server error."}
+    return HTTPException(
+        error.status_code, detail=detail, headers=error.http_headers() or None
+    )
 
-    A 500 (a misconfiguration) is logged with its message and answered with its code only: the
-    message is for the operator, not the client.
-    """
+
+async def _answer_library_error(request: Request, exc: Exception) -> JSONResponse:
+    """A library error raised by any route of the app, answered as the library's own routes do."""
     if not isinstance(
         exc, BetterAuthError
     ):  # pragma: no cover  (registered for these only)
         raise exc
-    http = to_http_exception(exc)
-    detail: Any = http.detail
-    if exc.status_code >= 500 and exc.status_code != 503:
-        logger.error(
-            "better_auth.error", extra={"code": exc.code.value, "detail": exc.message}
-        )
-        detail = {"code": exc.code.value, "message": "Internal server error."}
+    http = to_client_exception(exc)
     return JSONResponse(
-        {"detail": detail}, status_code=http.status_code, headers=http.headers
+        {"detail": http.detail}, status_code=http.status_code, headers=http.headers
     )
 
 

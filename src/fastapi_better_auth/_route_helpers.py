@@ -1,4 +1,4 @@
-"""What the admin routes and the organization routes share: the audited action, the page size.
+"""What the admin routes and the organization routes share: the audited action, the query 422s.
 
 Both route sets audit each call with the same context and check ``limit`` against the same
 setting. ``organizations`` sits below ``_router`` in the layers (the router mounts it), so the
@@ -70,3 +70,17 @@ def page_size(limit: int | None, maximum: int) -> int:
             ]
         )
     return size
+
+
+def invalid_cursor(text: str, error: Exception) -> RequestValidationError:
+    """FastAPI's 422 for a ``cursor`` query parameter this API did not issue, naming why."""
+    return RequestValidationError(
+        [
+            {
+                "type": "value_error",
+                "loc": ("query", "cursor"),
+                "msg": str(error),
+                "input": text,
+            }
+        ]
+    )

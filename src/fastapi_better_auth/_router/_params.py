@@ -9,11 +9,11 @@ parameter (the page size's bound, a setting too, is ``_route_helpers.page_size``
 from typing import Annotated
 
 from fastapi import Path, Query
-from fastapi.exceptions import RequestValidationError
 
 from .._admin.cursor import Cursor, InvalidCursorError
 from .._admin.schemas import SortDirection, UserSortField
 from .._naming import SchemaNaming
+from .._route_helpers import invalid_cursor
 
 NO_NUL = r"^[^\x00]*$"
 MAX_OFFSET = 2**63 - 1
@@ -92,14 +92,5 @@ def decode_cursor(
         if not naming.valid_id(position.id):
             raise InvalidCursorError("Not a cursor returned by this API.")
     except InvalidCursorError as error:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "cursor"),
-                    "msg": str(error),
-                    "input": text,
-                }
-            ]
-        ) from error
+        raise invalid_cursor(text, error) from error
     return position

@@ -25,8 +25,8 @@ from .._errors import (
 # public names only (fastapi_better_auth re-exports them), from where they are defined:
 # the package root imports the router, a layer above this one
 from .._guards import CurrentSession, get_better_auth
+from .._http import to_client_exception
 from .._runtime import BetterAuth
-from .._schemas import ErrorResponse
 from ._config import DEFAULT_ORGANIZATIONS, STATE_ATTRIBUTE, Organizations
 from ._reads import MemberInfo, OrganizationInfo, load_member, load_roles
 from .access import has_org_permission
@@ -35,20 +35,12 @@ logger = logging.getLogger(__name__)
 
 
 def _http(error: BetterAuthError) -> HTTPException:
-    """The library's answer; a 500 (misconfiguration) logs its message and answers its code only."""
-    detail = ErrorResponse.from_error(error).detail.model_dump()
-    if error.status_code >= 500 and error.status_code != 503:
-        logger.error(
-            "better_auth.error",
-            extra={"code": error.code.value, "detail": error.message},
-        )
-        detail["message"] = "Internal server error."
-    else:
+    """The library's answer (a 500 hides its message); a refusal is logged with its reason."""
+    if error.status_code < 500:
         logger.info(
             "better_auth.organization_denied", extra={"reason": error.code.value}
         )
-    headers = error.http_headers() or None
-    return HTTPException(error.status_code, detail=detail, headers=headers)
+    return to_client_exception(error)
 
 
 def get_organizations(request: Request) -> Organizations:

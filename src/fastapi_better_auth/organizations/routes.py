@@ -14,13 +14,12 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from .._admin.cursor import Cursor, InvalidCursorError
 from .._errors import NotOrganizationMemberError
 from .._guards import CurrentSession, get_better_auth
-from .._route_helpers import audited_action, page_size
+from .._route_helpers import audited_action, invalid_cursor, page_size
 from .._runtime import BetterAuth
 from .._schemas import ErrorResponse
 from ._bodies import MemberList, MemberRoleUpdate, OrganizationList, OrganizationMember
@@ -218,13 +217,4 @@ def _cursor(text: str) -> Cursor:
     try:
         return Cursor.decode(text, "created_at", "asc")
     except InvalidCursorError as error:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "cursor"),
-                    "msg": str(error),
-                    "input": text,
-                }
-            ]
-        ) from error
+        raise invalid_cursor(text, error) from error
