@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,7 +28,7 @@ from .._naming import SchemaNaming
 from .._pgconnect import check_connection, connect_params, looks_pooled
 from .._settings import BetterAuthSettings
 from .._user_fields import UserFields
-from .catalog import SUPPORTED_DIALECTS, driver_error
+from .catalog import SUPPORTED_DIALECTS, driver_error, read_catalog
 from .diagnosis import check_schema
 from .report import CHECKED_MODELS, SchemaReport
 
@@ -164,19 +163,18 @@ class StartChecks:
     async def _user_columns(self) -> frozenset[str] | None:
         """The user table's columns read on their own; None (logged) when they cannot be."""
         table = self.naming.table("user")
+        columns = None
+        error = "NoSuchTableError"
         try:
             async with self.engine.connect() as connection:
-                return await connection.run_sync(
-                    lambda sync: frozenset(
-                        column["name"] for column in sa_inspect(sync).get_columns(table)
-                    )
-                )
-        except Exception as exc:  # no table yet, database down: start-up goes on
-            logger.warning(
-                "better_auth.user_columns_unchecked",
-                extra={"error": type(exc).__name__},
-            )
+                catalog = await read_catalog(connection, [table])
+            columns = catalog.table(table)
+        except Exception as exc:  # database down, another dialect: start-up goes on
+            error = type(exc).__name__
+        if columns is None:  # no table yet: the first request tells
+            logger.warning("better_auth.user_columns_unchecked", extra={"error": error})
             return None
+        return frozenset(columns)
 
     def _check_user_fields(self, present: frozenset[str] | None) -> None:
         """Refuse a declared user field without a column (not a 500 per request).
