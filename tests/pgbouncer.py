@@ -13,7 +13,6 @@ readiness is therefore read from PgBouncer's own log, and a taken port is replac
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.pg import OS_USER, PostgresServer, free_port
+from tests.processes import end_process
 
 
 def find_pgbouncer() -> str | None:
@@ -117,14 +117,9 @@ class PgBouncer:
         return f"{url}?{query}" if query else url
 
     def _end_process(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            # SIGTERM: immediate shutdown (SIGINT waits for clients)
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        end_process(
+            self._process
+        )  # SIGTERM: immediate shutdown (SIGINT waits for clients)
         self._process = None
 
     def stop(self) -> None:

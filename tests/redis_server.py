@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.pg import free_port
+from tests.processes import end_process
 from tests.tls import Certificates
 
 
@@ -98,13 +99,7 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server by its PID (SIGTERM, then SIGKILL), keeping the folder for ``start()``."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        end_process(process)
 
     def cleanup(self) -> None:
         self.stop()

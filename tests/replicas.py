@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.pg import free_port
+from tests.processes import end_process
 
 ROOT = Path(__file__).resolve().parents[1]
 HAPROXY_CFG = ROOT / "examples" / "scale" / "haproxy.cfg"
@@ -130,13 +131,7 @@ class _Process:
     def stop(self) -> None:
         """SIGTERM by PID, SIGKILL if it does not exit."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        end_process(process)
 
 
 class Replica(_Process):

@@ -22,6 +22,7 @@ from urllib.parse import unquote
 import httpx
 
 from tests.pg import free_port
+from tests.processes import end_process
 
 SERVER_DIR = Path(__file__).resolve().parents[2] / "examples" / "better-auth-server"
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"  # throwaway, loopback only
@@ -179,12 +180,7 @@ class BetterAuthServer:
         """Terminate the Node process (by its PID), killing it if it does not exit."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            end_process(process)
             self.log_path.unlink(missing_ok=True)  # kept only when Node died on its own
         self._client.close()
 

@@ -28,6 +28,7 @@ import pytest
 
 from tests.interop.ba_server import PASSWORD, BetterAuthServer, running_better_auth
 from tests.pg import free_port
+from tests.processes import end_process
 
 pytestmark = pytest.mark.interop
 
@@ -142,13 +143,7 @@ class ExampleApp:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        end_process(process)
 
 
 @pytest.fixture
