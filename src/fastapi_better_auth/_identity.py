@@ -30,9 +30,10 @@ from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._policy import is_banned
 from ._push_cache import PushCache
 from ._reads import Found, Reads
-from ._schemas import AuthenticatedSession, AuthenticatedUser, Credential, SessionInfo
+from ._schemas import AuthenticatedSession, Credential, SessionInfo
 from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
+from ._snapshots import user_from_claims
 from ._user_fields import CORE, UserFields
 from .models import BetterAuthModels
 
@@ -45,48 +46,6 @@ SESSION_ID_CLAIM = "sid"
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _date_claim(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _text_claim(claims: dict[str, Any], name: str) -> str | None:
-    value = claims.get(name)
-    return value if isinstance(value, str) else None
-
-
-def user_from_claims(
-    claims: dict[str, Any], fields: UserFields = CORE
-) -> AuthenticatedUser:
-    """The user as Better-Auth's default JWT payload (the whole user row) described it at minting.
-
-    Declared extra fields are read from the claims of the same names (Better-Auth's payload
-    carries every field it returns); a missing claim leaves the field's default.
-    """
-    core = {
-        "id": claims["sub"],
-        "email": _text_claim(claims, "email") or "",
-        "name": _text_claim(claims, "name") or "",
-        "email_verified": claims.get("emailVerified") is True,
-        "image": _text_claim(claims, "image"),
-        "role": _text_claim(claims, "role"),
-        "banned": claims.get("banned") is True,
-        "ban_reason": _text_claim(claims, "banReason"),
-        "ban_expires": _date_claim(claims.get("banExpires")),
-        "created_at": _date_claim(claims.get("createdAt")),
-        "updated_at": _date_claim(claims.get("updatedAt")),
-    }
-    if not fields.fields:
-        return AuthenticatedUser(**core)
-    return fields.build(
-        core, {field.attribute: claims.get(field.name) for field in fields.fields}
-    )
 
 
 def _check_session(session: SessionInfo, now: datetime) -> None:

@@ -1,4 +1,5 @@
-"""The columns the per-request reads select, their prebuilt selects, and the snapshots of their rows.
+"""The columns the per-request reads select, their prebuilt selects, and the snapshots of their rows
+(and of a JWT's claims: the user as Better-Auth described it when it signed the token).
 
 Built once per naming and declared user fields (``_hot_queries`` is cached), through mapped
 attributes only, so every naming works; ``_store`` runs them. Declared extra user columns are
@@ -6,6 +7,7 @@ added to a copy of the user table, so the mapped models stay exactly Better-Auth
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
@@ -158,4 +160,46 @@ def _hot_queries(models: BetterAuthModels, fields: UserFields = CORE) -> _HotQue
             session["user_id"] == bindparam("user_id"),
         ),
         session_by_token=joined.where(session["token"] == bindparam("token")),
+    )
+
+
+def _date_claim(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _text_claim(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) else None
+
+
+def user_from_claims(
+    claims: dict[str, Any], fields: UserFields = CORE
+) -> AuthenticatedUser:
+    """The user as Better-Auth's default JWT payload (the whole user row) described it at minting.
+
+    Declared extra fields are read from the claims of the same names (Better-Auth's payload
+    carries every field it returns); a missing claim leaves the field's default.
+    """
+    core = {
+        "id": claims["sub"],
+        "email": _text_claim(claims, "email") or "",
+        "name": _text_claim(claims, "name") or "",
+        "email_verified": claims.get("emailVerified") is True,
+        "image": _text_claim(claims, "image"),
+        "role": _text_claim(claims, "role"),
+        "banned": claims.get("banned") is True,
+        "ban_reason": _text_claim(claims, "banReason"),
+        "ban_expires": _date_claim(claims.get("banExpires")),
+        "created_at": _date_claim(claims.get("createdAt")),
+        "updated_at": _date_claim(claims.get("updatedAt")),
+    }
+    if not fields.fields:
+        return AuthenticatedUser(**core)
+    return fields.build(
+        core, {field.attribute: claims.get(field.name) for field in fields.fields}
     )

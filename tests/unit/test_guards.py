@@ -29,8 +29,8 @@ from fastapi_better_auth import (
 from fastapi_better_auth._credentials import PresentedCredential
 from fastapi_better_auth._errors import BetterAuthError
 from fastapi_better_auth._guards import STATE_KEY
-from fastapi_better_auth._identity import user_from_claims
 from fastapi_better_auth._schemas import IDENTITY_STATE_KEY
+from fastapi_better_auth._snapshots import user_from_claims
 from fastapi_better_auth.errors import (
     DatabaseUnavailableError,
     TokenExpiredError,

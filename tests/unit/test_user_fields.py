@@ -14,7 +14,7 @@ from fastapi_better_auth import (
     BetterAuthSettings,
     ConfigurationError,
 )
-from fastapi_better_auth._identity import user_from_claims
+from fastapi_better_auth._snapshots import user_from_claims
 from fastapi_better_auth._user_fields import CORE, UserField, UserFields
 
 CORE_VALUES: dict[str, Any] = {
