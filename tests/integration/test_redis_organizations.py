@@ -9,6 +9,7 @@ against a real Better-Auth.
 """
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -101,7 +102,9 @@ def _client(
     assert issuer.issuer is not None
     values: dict[str, Any] = {"redis_url": world.redis_url, **overrides}
     app = FastAPI()
-    app.include_router(better_auth_router(settings_for(issuer.issuer, world.url, **values)))
+    app.include_router(
+        better_auth_router(settings_for(issuer.issuer, world.url, **values))
+    )
     config.install(app)
 
     @app.get("/member")
@@ -206,7 +209,10 @@ def test_redis_only_sessions_never_read_the_session_table(
             assert response.json()["id"] == world.a
         set_active(world.redis, world.session.token, activeOrganizationId=None)
         response = app.get("/org", headers=_credentials(world, issuer)[0])
-        assert (response.status_code, _code(response)) == (400, "NO_ACTIVE_ORGANIZATION")
+        assert (response.status_code, _code(response)) == (
+            400,
+            "NO_ACTIVE_ORGANIZATION",
+        )
 
 
 def test_store_session_in_database_reads_the_table_for_a_session_redis_lacks(
@@ -246,3 +252,35 @@ def test_redis_down_during_the_organization_read_is_503(
                 "SESSION_STORE_UNAVAILABLE",
             )
             assert response.headers["retry-after"]
+
+
+def test_ids_as_the_json_holds_them(world: World, issuer: TokenIssuer) -> None:
+    """A number (``generateId: "serial"``) is an id's text; anything else is none; an id the
+    naming's column cannot hold (``BETTER_AUTH_ID_TYPE=uuid``) is no membership, never a 500."""
+    headers = _credentials(world, issuer)[0]
+    with _client(world, issuer) as app:
+        set_active(world.redis, world.session.token, activeOrganizationId=12345)
+        response = app.get("/org", headers=headers)
+        assert (response.status_code, _code(response)) == (
+            403,
+            "NOT_ORGANIZATION_MEMBER",
+        )
+        set_active(world.redis, world.session.token, activeOrganizationId=["x"])
+        response = app.get("/org", headers=headers)
+        assert (response.status_code, _code(response)) == (
+            400,
+            "NO_ACTIVE_ORGANIZATION",
+        )
+    if not world.url.startswith("sqlite"):
+        return  # SQLite stores uuid ids as text: these rows serve both namings there
+    carol = make_user(id=str(uuid.uuid4()), name="Carol")
+    session = make_session(carol, id=str(uuid.uuid4()))
+    seed(world.url, carol)
+    put(world.redis, session, carol)
+    set_active(world.redis, session.token, activeOrganizationId=world.a)
+    with _client(world, issuer, id_type="uuid", schema_check=False) as app:
+        response = app.get("/org", headers={"Authorization": f"Bearer {session.token}"})
+        assert (response.status_code, _code(response)) == (
+            403,
+            "NOT_ORGANIZATION_MEMBER",
+        )
