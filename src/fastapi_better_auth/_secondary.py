@@ -17,11 +17,13 @@ from ._secondary_layout import (
     DAY_SECONDS,
     SESSION_SECONDS,
     StoredSession,
+    dump_references,
     is_revoked,
     list_key,
     loads,
     now_ms,
     read_references,
+    revocation_mark,
     revoked_key,
     stored_session,
     token_key,
@@ -180,6 +182,15 @@ class SessionStore:
                 return True, None if revoked else stored
         return False, None
 
+    async def activity(
+        self, user_id: str, session_id: str
+    ) -> tuple[bool, tuple[str | None, str | None]]:
+        """The session's ``activeOrganizationId`` and ``activeTeamId``, found as :meth:`by_id`
+        finds it: (whether Redis holds it, the pair; Nones for a revoked session).
+        """
+        present, stored = await self.by_id(user_id, session_id)
+        return present, (None, None) if stored is None else stored.activity
+
     # -- writes (Better-Auth's deleteSession / deleteUserSessions) -----------------------
 
     async def _keep_listed(self, user_id: str, drop: Iterable[str], now: int) -> None:
@@ -197,10 +208,7 @@ class SessionStore:
         )
         ttl = ttl_seconds(kept[-1].expires_ms, now) if kept else 0
         if ttl > 0:
-            value = json.dumps(
-                [{"token": ref.token, "expiresAt": ref.expires_ms} for ref in kept],
-                separators=(",", ":"),
-            )
+            value = dump_references(kept)
             await self._call("set", self._list_key(user_id), value, ex=ttl)
         else:
             await self._call("delete", self._list_key(user_id))
@@ -253,11 +261,7 @@ class SessionStore:
         now = now_ms()
         live = {stored.info.id for stored in await self.sessions_of(user_id)}
         references = read_references(await self._call("get", self._list_key(user_id)))
-        previous = await self._call("get", self._revoked_key(user_id))
-        try:
-            mark = max(now, int(float(previous or 0)))
-        except (TypeError, ValueError):
-            mark = now
+        mark = revocation_mark(await self._call("get", self._revoked_key(user_id)), now)
         longest = max(
             (ttl_seconds(ref.expires_ms, now) for ref in references), default=0
         )

@@ -73,6 +73,13 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _id(value: Any) -> str | None:
+    """An id as JSON holds it: text, or a number (``generateId: "serial"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _text(value)
+
+
 def loads(raw: Any) -> Any:
     """Better-Auth's ``safeJSONParse``: None for anything that is not JSON."""
     if raw is None:
@@ -85,10 +92,17 @@ def loads(raw: Any) -> Any:
 
 @dataclass(frozen=True)
 class StoredSession:
-    """One session as Better-Auth stored it under its token (the token itself stays here)."""
+    """One session as Better-Auth stored it under its token (the token itself stays here).
+
+    ``activity``: the organization plugin's ``activeOrganizationId`` and ``activeTeamId``,
+    kept in the session (``updateSession`` L446-483 merges them in; set-active,
+    ``dist/plugins/organization/routes/crud-org.mjs`` L387-446, through ``adapter.mjs`` L404-406
+    and L584-586).
+    """
 
     token: str
     info: SessionInfo
+    activity: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -116,7 +130,11 @@ def stored_session(token: str, raw: Any) -> StoredSession | None:
         )
     except (KeyError, ValueError, TypeError):
         return None
-    return StoredSession(token, info)
+    activity = (
+        _id(session.get("activeOrganizationId")),
+        _id(session.get("activeTeamId")),
+    )
+    return StoredSession(token, info, activity)
 
 
 def read_references(raw: Any) -> list[Reference]:
@@ -131,6 +149,22 @@ def read_references(raw: Any) -> list[Reference]:
         if isinstance(token, str) and isinstance(expires, (int, float)):
             found.append(Reference(token, float(expires)))
     return found
+
+
+def dump_references(references: list[Reference]) -> str:
+    """An ``active-sessions`` list as ``setActiveSessionReferences`` writes it (L85-94)."""
+    return json.dumps(
+        [{"token": ref.token, "expiresAt": ref.expires_ms} for ref in references],
+        separators=(",", ":"),
+    )
+
+
+def revocation_mark(previous: Any, now_ms: int) -> int:
+    """A new revocation mark: now, or a later one already set (``deleteCachedUserSessions``)."""
+    try:
+        return max(now_ms, int(float(previous or 0)))
+    except (TypeError, ValueError):
+        return now_ms
 
 
 def is_revoked(session: SessionInfo, revoked_before: Any) -> bool:

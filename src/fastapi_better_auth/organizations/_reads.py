@@ -2,7 +2,8 @@
 
 Framework-free (a worker can call them with a :class:`~fastapi_better_auth.BetterAuth`); each is
 one pooled read through ``BetterAuth.read``, never cached, so removals and role changes count at
-once. Errors are the library's (``NoActiveOrganizationError``, ``NotOrganizationMemberError``).
+once. The session's active organization is read where Better-Auth keeps the session: its
+``session`` row, or with ``secondaryStorage`` its Redis entry (``SessionStore.activity``). Errors are the library's (``NoActiveOrganizationError``, ``NotOrganizationMemberError``).
 """
 
 from collections.abc import Mapping
@@ -70,12 +71,14 @@ async def load_member(
     """The caller's membership of ``named``, else of the session's active organization.
 
     ``teams`` (``Organizations(teams=True)``) also reads the session's ``activeTeamId``, a
-    column Better-Auth adds only with ``teams: { enabled: true }``.
+    column Better-Auth adds only with ``teams: { enabled: true }``. Sessions in Redis answer
+    from Redis, as Better-Auth's ``findSession`` finds them (:func:`_stored_activity`).
 
     Raises:
         NoActiveOrganizationError: none named and none active on the session.
         NotOrganizationMemberError: not a member, or no such organization.
-        DatabaseUnavailableError: the database cannot be reached.
+        DatabaseUnavailableError: the database cannot be reached
+            (``SessionStoreUnavailableError``: Redis cannot).
     """
     naming = auth.settings.naming
     models = get_organization_models(naming)
@@ -83,22 +86,26 @@ async def load_member(
     session_id = None if identity.session is None else identity.session.id
     if named is not None and not naming.valid_id(named):
         raise NotOrganizationMemberError()
+    stored = await _stored_activity(auth, identity)
+    if stored is not None and stored[0] is not None and not naming.valid_id(stored[0]):
+        raise NotOrganizationMemberError()  # no query with an id the column cannot hold
 
     async def query(db: AsyncConnection) -> tuple[Any, str | None]:
         team = None
         organization_id = named
-        if session_id is not None:
+        row: Any = stored
+        if session_id is not None and stored is None:
             columns = [activity.active_organization_id]
             if teams:
                 columns.append(activity.active_team_id)
             row = (
                 await db.execute(select(*columns).where(activity.id == session_id))
             ).first()
-            if row is not None:
-                if organization_id is None:
-                    organization_id = row[0]
-                if teams and organization_id == row[0]:
-                    team = row[1]
+        if row is not None:
+            if organization_id is None:
+                organization_id = row[0]
+            if teams and organization_id == row[0]:
+                team = row[1]
         if organization_id is None:
             raise NoActiveOrganizationError()
         statement = (
@@ -131,6 +138,25 @@ async def load_member(
             created_at=row[9],
         ),
     )
+
+
+async def _stored_activity(
+    auth: BetterAuth, identity: AuthenticatedSession
+) -> tuple[str | None, str | None] | None:
+    """The session's active organization and team where ``findSession`` finds the session.
+
+    With ``secondaryStorage`` Redis answers (no ``session`` table without
+    ``storeSessionInDatabase``); None: the ``session`` table does, for a session Redis does
+    not hold under ``storeSessionInDatabase``, or when there is no Redis.
+
+    Raises:
+        SessionStoreUnavailableError: Redis cannot be reached.
+    """
+    store, session = auth.session_store, identity.session
+    if store is None or session is None:
+        return None
+    present, activity = await store.activity(session.user_id, session.id)
+    return activity if present or not store.in_database else None
 
 
 def _columns(member: Any, org: Any) -> tuple[Any, ...]:

@@ -4,9 +4,9 @@ Every guard rests on :data:`~fastapi_better_auth.current_session` and reads the 
 again on each request (no cache), so a removed member or a changed role counts on the next
 request, as a ban does. The organization is the one the request names (the configured header or
 path parameter, Better-Auth's ``body.organizationId``) or else the session's
-``activeOrganizationId`` (``dist/plugins/organization/organization.mjs`` 59-64). A JWT carries
-no session columns: its ``sid`` names the session row; without one the request must name the
-organization. Not a member, or no such organization: the same 403, so ids cannot be probed.
+``activeOrganizationId`` (``dist/plugins/organization/organization.mjs`` 59-64), read from the
+session's row or, with ``secondaryStorage``, its Redis entry. A JWT carries no session columns:
+its ``sid`` names the session; without one the request must name the organization. Not a member, or no such organization: the same 403, so ids cannot be probed.
 """
 
 import logging
