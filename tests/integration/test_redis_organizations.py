@@ -201,8 +201,7 @@ def test_redis_only_sessions_never_read_the_session_table(
     """Without storeSessionInDatabase Better-Auth's migration creates no ``session`` table."""
     set_active(world.redis, world.session.token, activeOrganizationId=world.a)
     execute(world.url, text('DROP TABLE "session"'))
-    # the organization start check still expects the session table's columns: skipped here
-    with _client(world, issuer, schema_check=False) as app:
+    with _client(world, issuer) as app:  # and start does not ask for it
         for headers in _credentials(world, issuer):
             response = app.get("/org", headers=headers)
             assert response.status_code == 200, response.text

@@ -60,9 +60,7 @@ def org_rig(
         stack.callback(client.close)
         client.flushdb()
         server = stack.enter_context(running_better_auth(database, env=env))
-        # the organization start check still expects the session table's columns (see
-        # test_start_check_accepts_redis_only_sessions): skipped here
-        settings = app_settings(server, database, redis_url=url, schema_check=False)
+        settings = app_settings(server, database, redis_url=url)
         app = FastAPI()
         app.include_router(better_auth_router(settings))
         Organizations(teams=True).install(app)
@@ -134,12 +132,8 @@ def test_set_active_through_better_auth_is_followed_on_the_next_request(
     assert set(_ours(rig, user)) == {(400, "NO_ACTIVE_ORGANIZATION")}
 
 
-@pytest.mark.xfail(
-    reason="organizations/_start.py checks the session table's activity columns even when "
-    "sessions live in Redis only (Better-Auth's migration then creates no session table)",
-    raises=ConfigurationError,
-)
 def test_start_check_accepts_redis_only_sessions(org_rig: OrgRig) -> None:
+    """Better-Auth with secondaryStorage alone creates no session table: start must not ask."""
     settings = app_settings(
         org_rig.server, org_rig.database, redis_url=org_rig.redis_url
     )

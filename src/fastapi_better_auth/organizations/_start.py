@@ -39,6 +39,11 @@ def _expected(auth: BetterAuth, config: Organizations) -> dict[str, tuple[str, .
         model.__table__.name: tuple(c.name for c in model.__table__.columns)
         for model in mapped
     }
+    store = auth.session_store
+    if store is not None and not store.in_database:
+        # sessions live in Redis only (the active organization is in their JSON there), and
+        # Better-Auth's migration then creates no session table
+        return expected
     activity = models.session_activity.__table__  # type: ignore[attr-defined]
     columns = [activity.c.active_organization_id.name]
     if config.teams:
