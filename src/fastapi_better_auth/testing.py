@@ -51,7 +51,7 @@ from ._testing_rows import (
 )
 from ._testing_server import JWKS_PATH, running_jwks_server
 from ._types import generate_id
-from .models import User
+from .models import UserMixin
 
 __all__ = [
     "Algorithm",
@@ -202,7 +202,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def user_claims(user: User) -> dict[str, Any]:
+def user_claims(user: UserMixin) -> dict[str, Any]:
     """The payload Better-Auth's ``/token`` signs for a user row: the whole row, dates as ISO strings."""
     return {
         "name": user.name,
