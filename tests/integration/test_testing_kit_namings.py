@@ -36,10 +36,14 @@ from tests.helpers import run, settings_for
 #: Settings of the namings Better-Auth's adapters and ``generateId`` produce.
 NAMINGS: dict[str, dict[str, Any]] = {
     "default": {},
-    # Prisma with usePlural
-    "prisma-plural": {"use_plural": True},
-    # Drizzle with snake_case columns and plural tables
-    "drizzle-snake-plural": {"use_plural": True, "column_case": "snake"},
+    # Prisma with usePlural; its own SQLite engine writes epoch milliseconds
+    "prisma-plural": {"use_plural": True, "sqlite_dates": "epoch_ms"},
+    # Drizzle with snake_case columns and plural tables (timestamp_ms on SQLite)
+    "drizzle-snake-plural": {
+        "use_plural": True,
+        "column_case": "snake",
+        "sqlite_dates": "epoch_ms",
+    },
     "uuid": {"id_type": "uuid"},
     "serial": {"id_type": "serial"},
     "drizzle-serial": {"column_case": "snake", "id_type": "serial"},
