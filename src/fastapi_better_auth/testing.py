@@ -10,9 +10,10 @@ with issuer.serve() as base_url:               # GET {base_url}/api/auth/jwks on
 ``TokenIssuer`` signs like Better-Auth's ``jwt`` plugin (header ``{alg, kid}``, the whole user row
 as payload, ``iss`` = ``aud`` = the origin, 15 minutes); ``rotate()``, ``mint(..., expires_in=-1)``
 and ``forge()`` make the variants a verifier must handle. ``make_user``/``make_session``/
-``make_account`` build model rows with Better-Auth's conventions (``make_organization``/
-``make_member``/``set_active_organization`` the organization plugin's), and ``session_cookie``
-signs a session token as Better-Auth's cookie does.
+``make_account``/``make_api_key`` build model rows with Better-Auth's conventions under any
+naming (``naming=settings.naming``; ``make_organization``/``make_member``/
+``set_active_organization`` the organization plugin's), and ``session_cookie`` signs a session
+token as Better-Auth's cookie does.
 
 It signs with PyJWT, which the library itself does not need: install the ``testing`` extra,
 ``pip install "fastapi-better-auth-kit[testing]"``.

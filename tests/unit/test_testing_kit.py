@@ -124,7 +124,8 @@ def test_serial_rows_leave_ids_to_the_database() -> None:
     """Under serial ids no id is set; a row without one cannot be referred to yet."""
     naming = SchemaNaming.from_mappings(id_type="serial")
     user = make_user(naming=naming)
-    assert user.id is None and user.email.endswith("@example.com")
+    unset: object = user.id  # typed str: an id exists once the row is flushed
+    assert unset is None and user.email.endswith("@example.com")
     with pytest.raises(ValueError, match=r"await session\.flush\(\)"):
         make_session(user, naming=naming)
     with pytest.raises(ValueError, match="no id yet"):
