@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from examples.api_keys import create_app
 from fastapi_better_auth import BetterAuthSettings
-from fastapi_better_auth._schema import migrate as _migrate
-from fastapi_better_auth.api_keys import ApiKey
-from fastapi_better_auth.testing import make_api_key, make_user
+from fastapi_better_auth.testing import create_tables, make_api_key, make_user
 
 
 # --8<-- [start:test]
@@ -22,9 +20,7 @@ def seed(database_url: str, *rows: object) -> None:
 
     async def insert() -> None:
         engine = create_async_engine(database_url)
-        await _migrate.upgrade(engine)
-        async with engine.begin() as connection:
-            await connection.run_sync(ApiKey.metadata.create_all)
+        await create_tables(engine, api_keys=True)
         async with (
             AsyncSession(engine, expire_on_commit=False) as session,
             session.begin(),

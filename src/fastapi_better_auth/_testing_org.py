@@ -1,7 +1,8 @@
 """The testing kit's organization rows: organizations, members, a session's active organization.
 
 Re-exported by :mod:`fastapi_better_auth.testing`. Rows are built under any naming (the
-``naming`` of your settings, ``BetterAuthSettings.naming``), with Better-Auth's conventions.
+``naming`` of your settings, ``BetterAuthSettings.naming``), with Better-Auth's conventions;
+their ids follow the naming's ``generateId`` as the core rows' do (``_testing_ids``).
 """
 
 from typing import Any
@@ -9,25 +10,22 @@ from typing import Any
 from sqlalchemy import Update, update
 
 from ._naming import SchemaNaming
-from ._types import generate_id, utcnow
-from .models import Session
+from ._testing_ids import id_of, local_part, new_id
+from ._types import utcnow
+from .models import SessionMixin
 from .organizations import OrganizationMixin, TeamMixin, get_organization_models
 
 
 def make_organization(*, naming: SchemaNaming | None = None, **fields: Any) -> Any:
     """An ``organization`` row as Better-Auth creates one (a unique slug); override any field."""
     values: dict[str, Any] = {
-        "id": generate_id(),
+        **new_id(naming),
         "name": "Test Organization",
         "created_at": utcnow(),
     }
     values.update(fields)
-    values.setdefault("slug", f"org-{values['id'].lower()}")
+    values.setdefault("slug", f"org-{local_part(values)}")
     return get_organization_models(naming).organization(**values)
-
-
-def _id(row: Any) -> str:
-    return row if isinstance(row, str) else str(row.id)
 
 
 def make_member(
@@ -38,11 +36,14 @@ def make_member(
     naming: SchemaNaming | None = None,
     **fields: Any,
 ) -> Any:
-    """A ``member`` row: ``user`` (a row or an id) in ``organization`` with ``role`` (comma-joined)."""
+    """A ``member`` row: ``user`` (a row or an id) in ``organization`` with ``role`` (comma-joined).
+
+    Under serial ids, flush the user and organization rows first (the database numbers them).
+    """
     values: dict[str, Any] = {
-        "id": generate_id(),
-        "organization_id": _id(organization),
-        "user_id": _id(user),
+        **new_id(naming),
+        "organization_id": id_of(organization),
+        "user_id": id_of(user),
         "role": role,
         "created_at": utcnow(),
     }
@@ -51,7 +52,7 @@ def make_member(
 
 
 def set_active_organization(
-    session: Session | str,
+    session: SessionMixin | str,
     organization: OrganizationMixin | str | None,
     *,
     team: TeamMixin | str | None = None,
@@ -64,11 +65,11 @@ def set_active_organization(
     """
     activity = get_organization_models(naming).session_activity
     values: dict[str, Any] = {
-        "active_organization_id": None if organization is None else _id(organization)
+        "active_organization_id": None if organization is None else id_of(organization)
     }
     if team is not None:
-        values["active_team_id"] = _id(team)
-    return update(activity).where(activity.id == _id(session)).values(**values)
+        values["active_team_id"] = id_of(team)
+    return update(activity).where(activity.id == id_of(session)).values(**values)
 
 
 __all__ = ["make_member", "make_organization", "set_active_organization"]

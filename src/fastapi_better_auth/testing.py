@@ -10,9 +10,10 @@ with issuer.serve() as base_url:               # GET {base_url}/api/auth/jwks on
 ``TokenIssuer`` signs like Better-Auth's ``jwt`` plugin (header ``{alg, kid}``, the whole user row
 as payload, ``iss`` = ``aud`` = the origin, 15 minutes); ``rotate()``, ``mint(..., expires_in=-1)``
 and ``forge()`` make the variants a verifier must handle. ``make_user``/``make_session``/
-``make_account`` build model rows with Better-Auth's conventions (``make_organization``/
-``make_member``/``set_active_organization`` the organization plugin's), and ``session_cookie``
-signs a session token as Better-Auth's cookie does.
+``make_account``/``make_api_key`` build model rows with Better-Auth's conventions under any
+naming (``naming=settings.naming``; ``make_organization``/``make_member``/
+``set_active_organization`` the organization plugin's), and ``session_cookie`` signs a session
+token as Better-Auth's cookie does.
 
 It signs with PyJWT, which the library itself does not need: install the ``testing`` extra,
 ``pip install "fastapi-better-auth-kit[testing]"``.
@@ -51,7 +52,7 @@ from ._testing_rows import (
 )
 from ._testing_server import JWKS_PATH, running_jwks_server
 from ._types import generate_id
-from .models import User
+from .models import UserMixin
 
 __all__ = [
     "Algorithm",
@@ -202,7 +203,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def user_claims(user: User) -> dict[str, Any]:
+def user_claims(user: UserMixin) -> dict[str, Any]:
     """The payload Better-Auth's ``/token`` signs for a user row: the whole row, dates as ISO strings."""
     return {
         "name": user.name,

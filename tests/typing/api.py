@@ -23,6 +23,7 @@ from fastapi_better_auth import (
 from fastapi_better_auth.api_keys import (
     ApiKey,
     ApiKeyInfo,
+    ApiKeyMixin,
     ApiKeyPrincipal,
     CurrentPrincipal,
     Principal,
@@ -30,7 +31,7 @@ from fastapi_better_auth.api_keys import (
     require_api_key_permission,
     verify_api_key,
 )
-from fastapi_better_auth.models import User, get_models
+from fastapi_better_auth.models import SessionMixin, User, UserMixin, get_models
 from fastapi_better_auth.organizations import (
     ORGANIZATION_ROLES,
     ORGANIZATION_STATEMENTS,
@@ -50,6 +51,7 @@ from fastapi_better_auth.organizations.access import AuthorizeResult
 from fastapi_better_auth.testing import (
     TokenIssuer,
     make_api_key,
+    make_session,
     make_user,
     user_claims,
 )
@@ -159,6 +161,13 @@ async def worker(auth: BetterAuth, key: str) -> Principal:
 row, plaintext = make_api_key(make_user(), permissions={"files": ["read"]})
 remaining: int | None = row.remaining
 key_model: type[ApiKey] | object = get_api_key_model(SchemaNaming(use_plural=True))
+# the testing kit under another naming: the naming's rows, a user given as a row or an id
+drizzle = SchemaNaming(column_case="snake", id_type="serial")
+default_user: User = make_user()
+named_user: UserMixin = make_user(naming=drizzle)
+named_session: SessionMixin = make_session(named_user, naming=drizzle)
+named_key: ApiKeyMixin = make_api_key("42", naming=drizzle)[0]
+claims = user_claims(named_user)
 
 
 # --- organizations ----------------------------------------------------------------------

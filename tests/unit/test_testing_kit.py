@@ -2,19 +2,26 @@
 
 import importlib
 import sys
+import uuid
 from typing import get_args
 
 import httpx
 import pytest
 
-from fastapi_better_auth import BetterAuthSettings
+from fastapi_better_auth import BetterAuthSettings, SchemaNaming
 from fastapi_better_auth._cookies import verify_signed_token
 from fastapi_better_auth._jwks import JWKSVerifier
+from fastapi_better_auth.api_keys import get_api_key_model
 from fastapi_better_auth.errors import InvalidTokenError
+from fastapi_better_auth.models import get_models
+from fastapi_better_auth.organizations import get_organization_models
 from fastapi_better_auth.testing import (
     Algorithm,
     TokenIssuer,
     make_account,
+    make_api_key,
+    make_member,
+    make_organization,
     make_session,
     make_user,
     session_cookie,
@@ -88,6 +95,44 @@ def test_rows_follow_better_auth_conventions() -> None:
     assert account.provider_id == "credential" and account.account_id == user.id
     claims = user_claims(make_user(ban_expires=user.created_at))
     assert claims["banExpires"] is not None and claims["banExpires"].endswith("Z")
+
+
+def test_rows_take_the_naming_and_its_ids() -> None:
+    """Rows are the naming's models; ids are as ``generateId`` makes them (uuid v4 text)."""
+    naming = SchemaNaming.from_mappings(
+        use_plural=True, column_case="snake", id_type="uuid"
+    )
+    models = get_models(naming)
+    user = make_user(naming=naming)
+    assert type(user) is models.user and uuid.UUID(user.id).version == 4
+    assert user.email == f"{user.id}@example.com"
+    session, account = (
+        make_session(user, naming=naming),
+        make_account(user, naming=naming),
+    )
+    assert type(session) is models.session and type(account) is models.account
+    assert session.user_id == account.user_id == user.id
+    assert uuid.UUID(session.id) and session.id != user.id
+    key, _ = make_api_key(user.id, naming=naming)
+    assert type(key) is get_api_key_model(naming) and key.reference_id == user.id
+    org = make_organization(naming=naming)
+    assert type(org) is get_organization_models(naming).organization
+    assert org.slug == f"org-{org.id}"
+
+
+def test_serial_rows_leave_ids_to_the_database() -> None:
+    """Under serial ids no id is set; a row without one cannot be referred to yet."""
+    naming = SchemaNaming.from_mappings(id_type="serial")
+    user = make_user(naming=naming)
+    unset: object = user.id  # typed str: an id exists once the row is flushed
+    assert unset is None and user.email.endswith("@example.com")
+    with pytest.raises(ValueError, match=r"await session\.flush\(\)"):
+        make_session(user, naming=naming)
+    with pytest.raises(ValueError, match="no id yet"):
+        make_member(make_organization(naming=naming), "1", naming=naming)
+    assert make_session(7, naming=naming).user_id == "7"
+    assert make_account(make_user(naming=naming, id="8"), naming=naming).user_id == "8"
+    assert make_organization(naming=naming).slug.startswith("org-")
 
 
 def test_session_cookie_is_signed_and_url_encoded() -> None:

@@ -101,6 +101,9 @@ def upgrade(*, naming: SchemaNaming, **_: Any) -> None:
     # generateId "serial": integer ids made by the database (an identity on PostgreSQL, the
     # rowid on SQLite), integer userId columns
     serial_ids = naming.id_type == "serial"
+    # sqlite_dates "epoch_ms": integer dates on SQLite (Drizzle's timestamp_ms), the form the
+    # settings then expect; Better-Auth's own (Kysely) DDL is the ISO text in ``date`` columns
+    epoch_dates = naming.sqlite_dates == "epoch_ms" and dialect == "sqlite"
 
     def make_column(
         model: str, field: str, type_: Any, nullable: bool, default: Any
@@ -113,6 +116,8 @@ def upgrade(*, naming: SchemaNaming, **_: Any) -> None:
             type_ = sa.Integer()
             if field == "id" and dialect == "postgresql":
                 extra.append(sa.Identity(always=False))
+        elif epoch_dates and type_ is _DATE:
+            type_ = sa.Integer()
         return sa.Column(
             naming.column(model, field),
             type_,
