@@ -18,7 +18,7 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from fastapi_better_auth import ConfigurationError, better_auth_router
+from fastapi_better_auth import better_auth_router
 from fastapi_better_auth.organizations import CurrentMember, MemberInfo, Organizations
 from tests.interop.ba_server import BetterAuthServer, running_better_auth
 from tests.interop.flow import (
