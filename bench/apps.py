@@ -18,7 +18,8 @@ and secret: session tokens are then looked up in Redis). Every route returns the
 - ``/api/v1/...``: the library's router, included before all of the above.
 
 ``create_bare_app`` serves the same ``/ping`` from an app without the library: the floor that
-shows what mounting the router costs the app's other routes.
+shows what mounting the router costs the app's other routes; and ``/no-op``, the same body behind
+one dependency that does nothing, the floor of any guard in FastAPI.
 """
 
 import base64
@@ -72,6 +73,7 @@ def create_app() -> FastAPI:
         url=origin,
         database_url=os.environ["BENCH_DB_URL"],
         freshness=os.environ.get("BENCH_FRESHNESS", "never"),
+        freshness_cache_size=int(os.environ.get("BENCH_CACHE_SIZE", "10000")),
         jwt_algorithms=set(os.environ.get("BENCH_ALGORITHMS", "EdDSA").split(",")),
         **({"redis_url": redis_url} if redis_url else {}),
         **({"secret": secret} if secret else {}),
@@ -190,12 +192,22 @@ def create_app() -> FastAPI:
     return app
 
 
+async def _no_op(request: Request) -> str:
+    """A dependency that does nothing: what any guard costs in FastAPI before it does any work."""
+    return "anonymous"
+
+
 def create_bare_app() -> FastAPI:
-    """``/ping`` alone, in an app that does not include the library's router."""
+    """An app that does not include the library's router: ``/ping``, and ``/no-op`` behind
+    one dependency that does nothing (the floor of every guard)."""
     app = FastAPI()
 
     @app.get("/ping")
     async def ping() -> dict[str, str]:
         return {"id": "anonymous"}
+
+    @app.get("/no-op")
+    async def no_op(user: Annotated[str, Depends(_no_op)]) -> dict[str, str]:
+        return {"id": user}
 
     return app

@@ -78,11 +78,11 @@ class Authenticator:
         self._verifier = verifier
         self._reads = Reads(read, models, fields, store)
         self._fields = fields
-        ttl = settings.freshness_cache_seconds
+        ttl, size = settings.freshness_cache_seconds, settings.freshness_cache_size
         self._fresh: TTLCache[tuple[str, str | None], AuthenticatedSession] = TTLCache(
-            ttl
+            ttl, size
         )
-        self._sessions: TTLCache[str, Found] = TTLCache(ttl)
+        self._sessions: TTLCache[str, Found] = TTLCache(ttl, size)
         #: ``freshness="never"``: the identity a token's claims describe, by token. Read only
         #: after the verifier accepted the token again on this request (signature, time, key).
         self._snapshots: TTLCache[str, AuthenticatedSession] = TTLCache(
@@ -90,7 +90,7 @@ class Authenticator:
         )
         #: ``freshness="push"``: kept until a listener reports a change (never trusted
         #: before the runtime starts its listeners: every request reads, as ``always``).
-        self.push = PushCache(settings.jwt_max_lifetime_seconds)
+        self.push = PushCache(settings.jwt_max_lifetime_seconds, size)
 
     def warm(self) -> Awaitable[bool]:
         """Prepare the per-request reads before the first request (``Reads.warm``)."""

@@ -134,6 +134,14 @@ class BetterAuthSettings(BaseSettings):
         ),
     )
     freshness_cache_seconds: float = Field(default=5.0, ge=0)
+    freshness_cache_size: int = Field(
+        default=10_000,
+        gt=0,
+        description=(
+            '"cached" and "push": the most identities kept per process, of JWTs and of session '
+            "tokens each (about 2 KB each); the least recently used is dropped first."
+        ),
+    )
     listen_database_url: SecretStr | None = Field(
         default=None,
         description=(

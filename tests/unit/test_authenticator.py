@@ -291,3 +291,23 @@ async def test_reads_redis_first_then_the_table_only_under_store_in_database(
     assert ((await reads.session_by_id("alice", "s1")) is not None) is in_database
     del rows.users["alice"]  # a Redis session whose user row is gone is no session
     assert await reads.session_by_token("tok-redis") is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["cached", "push"])
+async def test_freshness_cache_size_bounds_the_cached_identities(
+    issuer: TokenIssuer, verifier: JWKSVerifier, rows: MemoryRows, mode: str
+) -> None:
+    """``freshness_cache_size`` entries are kept; the least recently used one goes first."""
+    rows.users.update({name: user_row(name) for name in ("bob", "carol")})
+    authenticator = make(issuer, verifier, rows, freshness=mode, freshness_cache_size=2)
+    authenticator.push.trusted = True  # as if every listener were connected
+    alice, bob, carol = (
+        issuer.mint(claims(id=name, email=f"{name}@example.com"))
+        for name in ("alice", "bob", "carol")
+    )
+    for token in (alice, bob, carol, carol, bob):
+        await authenticator.from_jwt(token)
+    assert rows.reads == 3  # bob and carol were kept
+    await authenticator.from_jwt(alice)
+    assert rows.reads == 4  # alice was dropped for carol
