@@ -52,9 +52,7 @@ class BetterAuthSettings(BaseSettings):
         description="Better-Auth's BETTER_AUTH_SECRET: verifies signed session cookies and tokens.",
     )
     database_url: SecretStr = Field(
-        validation_alias=AliasChoices(
-            "BETTER_AUTH_DATABASE_URL", "DATABASE_URL", "database_url"
-        ),
+        validation_alias=AliasChoices(*parsing.DATABASE_URL_ALIASES, "database_url"),
         description="The database Better-Auth writes to (postgres://… or sqlite:///…).",
     )
     database_echo: bool = False
@@ -236,6 +234,18 @@ class BetterAuthSettings(BaseSettings):
     def _check_naming(self) -> "BetterAuthSettings":
         self.naming  # noqa: B018  (raises on an unknown model name)
         return self
+
+    def __init__(self, **values: Any) -> None:
+        """Refuse a keyword that is no setting (the environment's other variables are ignored).
+
+        Raises:
+            ConfigurationError: a keyword names no setting.
+        """
+        fields = type(self).model_fields
+        known = {*fields, *parsing.DATABASE_URL_ALIASES}
+        if message := parsing.unknown_keywords(values, known):
+            raise ConfigurationError(message)
+        super().__init__(**values)
 
     @classmethod
     def load(cls, **overrides: Any) -> "BetterAuthSettings":

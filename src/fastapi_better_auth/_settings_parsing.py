@@ -5,7 +5,9 @@ the environment into sets, refuse a URL or algorithm that cannot work, and name 
 a failed validation live here, as plain functions its validators call, so each is testable alone.
 """
 
+import difflib
 import json
+from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -106,3 +108,28 @@ def describe_problems(exc: ValidationError) -> str:
         )
         problems.append(f"{variable}: {error['msg']}")
     return "invalid settings: " + "; ".join(problems)
+
+
+#: The names ``database_url`` is also read under (environment or keyword), Better-Auth's first.
+DATABASE_URL_ALIASES = ("BETTER_AUTH_DATABASE_URL", "DATABASE_URL")
+
+
+def unknown_keywords(given: Iterable[str], known: Iterable[str]) -> str | None:
+    """The message for keywords that are no setting (a typo must not pass silently), or None.
+
+    Names starting with ``_`` are pydantic-settings' own (``_env_file``…).
+    """
+    names = set(known)
+    unknown = sorted(k for k in given if not k.startswith("_") and k not in names)
+    if not unknown:
+        return None
+    described = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(names), n=1)
+        described.append(
+            f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+        )
+    return (
+        f"unknown setting {', '.join(described)}: "
+        "BetterAuthSettings takes the names of docs/configuration.md"
+    )

@@ -146,3 +146,19 @@ def test_settings_are_frozen() -> None:
 )
 def test_async_database_url_picks_the_async_driver(given: str, expected: str) -> None:
     assert async_database_url(given) == expected
+
+
+def test_an_unknown_keyword_fails_naming_it_and_the_closest_setting() -> None:
+    """A typo in a keyword must not be ignored (the environment's other variables still are)."""
+    for make in (BetterAuthSettings.load, BetterAuthSettings):
+        with pytest.raises(ConfigurationError) as info:
+            make(url="http://x", database_url="sqlite:///x.db", freshnes="push")
+        assert info.value.message == (
+            "unknown setting 'freshnes' (did you mean 'freshness'?): "
+            "BetterAuthSettings takes the names of docs/configuration.md"
+        )
+
+
+def test_the_database_url_aliases_are_known_keywords() -> None:
+    settings = BetterAuthSettings.load(url="http://x", DATABASE_URL="sqlite:///x.db")
+    assert settings.database_url.get_secret_value() == "sqlite:///x.db"
