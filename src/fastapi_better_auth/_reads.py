@@ -14,7 +14,7 @@ from . import _store
 from ._database_url import redact
 from ._errors import ConfigurationError
 from ._schemas import AuthenticatedUser, SessionInfo
-from ._secondary import SessionStore
+from ._secondary import SessionStore, redis_only
 from ._settings import BetterAuthSettings
 from ._user_fields import CORE, UserFields
 from .models import BetterAuthModels
@@ -72,8 +72,7 @@ class Reads:
                 self._read,
                 self._models,
                 self._fields,
-                # Redis sessions only: Better-Auth's migration creates no session table
-                sessions=store is None or store.in_database,
+                sessions=not redis_only(store),
             )
         except (
             Exception

@@ -24,6 +24,7 @@ from ._push_start import PushListeners
 from ._reads import session_store
 from ._schema.start import SchemaReport, StartChecks
 from ._schemas import AuthenticatedUser
+from ._secondary import redis_only
 from ._settings import BetterAuthSettings
 from ._user_fields import UserFields
 from .models import BetterAuthModels, get_models
@@ -151,15 +152,13 @@ class BetterAuth:
             pooled=self._pooled,
             naming=self.models.naming,
             sessions_in_redis=self.session_store is not None,
-            sessions_in_table=self.session_store is None
-            or self.session_store.in_database,
+            sessions_in_table=not redis_only(self.session_store),
             redis=self._secondary_storage,
         )
         return await self._push.start()
 
     def _start_checks(self) -> StartChecks:
         """The start-up checks of this runtime's engine, settings and declared fields."""
-        store = self.session_store
         own_asyncpg = self._owns_engine and DirectReads.supports(self.engine.dialect)
         return StartChecks(
             self.engine,
@@ -167,8 +166,7 @@ class BetterAuth:
             self.models.naming,
             self.user_fields,
             self._database,
-            # Redis sessions only: Better-Auth's migration creates no session table
-            session_table=store is None or store.in_database,
+            session_table=not redis_only(self.session_store),
             connect_args=self._connect_args if own_asyncpg else None,
             pooled=self._pooled,
         )

@@ -8,7 +8,7 @@ module that talks to Redis.
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._errors import SessionStoreUnavailableError
 from ._redis_client import check_client, client_from_url, is_redis_error
@@ -32,6 +32,12 @@ from ._secondary_layout import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def redis_only(store: "SessionStore | None") -> TypeGuard["SessionStore"]:
+    """Whether sessions live in Redis alone (``secondaryStorage`` without
+    ``storeSessionInDatabase``): Better-Auth's migration then creates no ``session`` table."""
+    return store is not None and not store.in_database
 
 
 class SessionStore:

@@ -24,7 +24,7 @@ from examples.app import create_app
 from fastapi.testclient import TestClient
 
 from fastapi_better_auth import BetterAuthSettings, SchemaNaming
-from tests.interop.ba_server import PASSWORD, BetterAuthServer
+from tests.interop.ba_server import PASSWORD, BetterAuthServer, running_better_auth
 from tests.pg import PostgresServer
 
 Kind = Literal["jwt", "raw", "signed", "cookie"]
@@ -167,6 +167,18 @@ def pg_database(postgres: PostgresServer, prefix: str) -> Iterator[str]:
         yield name
     finally:
         postgres.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def better_auth_on_postgres(
+    postgres: PostgresServer, prefix: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[BetterAuthServer, str]]:
+    """A real Better-Auth configured by ``env``, migrated onto a new database: (server, its URL)."""
+    with (
+        pg_database(postgres, prefix) as name,
+        running_better_auth(postgres.url(name), env=env) as server,
+    ):
+        yield server, postgres.url(name)
 
 
 # -- the rig ----------------------------------------------------------------------------------

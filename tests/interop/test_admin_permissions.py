@@ -26,12 +26,12 @@ from fastapi_better_auth.access import (
 )
 from fastapi_better_auth.models import User
 from tests.helpers import execute
-from tests.interop.ba_server import BetterAuthServer, running_better_auth
+from tests.interop.ba_server import BetterAuthServer
 from tests.interop.flow import (
     Login,
     app_settings,
+    better_auth_on_postgres,
     login,
-    pg_database,
     require_node,
     unique_email,
 )
@@ -113,13 +113,10 @@ ACTIONS = {
 
 @pytest.fixture(scope="module")
 def rig(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
-    with (
-        pg_database(postgres, "adminroles") as name,
-        running_better_auth(
-            postgres.url(name), env={"BA_ADMIN_ROLES": "custom"}
-        ) as server,
-    ):
-        yield server, postgres.url(name)
+    with better_auth_on_postgres(
+        postgres, "adminroles", {"BA_ADMIN_ROLES": "custom"}
+    ) as rig:
+        yield rig
 
 
 @pytest.fixture(scope="module")

@@ -32,9 +32,13 @@ from tests.helpers import execute, run
 from tests.interop.ba_server import (
     BetterAuthServer,
     cookie_from,
-    running_better_auth,
 )
-from tests.interop.flow import app_settings, pg_database, require_node, unique_email
+from tests.interop.flow import (
+    app_settings,
+    better_auth_on_postgres,
+    require_node,
+    unique_email,
+)
 from tests.pg import PostgresServer
 from tests.schema_compare import describe_database, describe_metadata, differences
 
@@ -44,11 +48,8 @@ require_node()
 
 @pytest.fixture(scope="module")
 def rig(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
-    with (
-        pg_database(postgres, "apikeys") as name,
-        running_better_auth(postgres.url(name), env={"BA_API_KEY": "1"}) as server,
-    ):
-        yield server, postgres.url(name)
+    with better_auth_on_postgres(postgres, "apikeys", {"BA_API_KEY": "1"}) as rig:
+        yield rig
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ from sqlalchemy import delete, select
 from fastapi_better_auth import better_auth_router
 from fastapi_better_auth.organizations import Organizations, get_organization_models
 from tests.helpers import execute, seed
-from tests.interop.ba_server import BetterAuthServer, running_better_auth
+from tests.interop.ba_server import BetterAuthServer
 from tests.interop.flow import (
     Login,
     app_settings,
+    better_auth_on_postgres,
     login,
-    pg_database,
     require_node,
     unique_email,
 )
@@ -37,11 +37,10 @@ ORG = get_organization_models()
 
 @pytest.fixture(scope="module")
 def rig(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
-    with (
-        pg_database(postgres, "orgroutes") as name,
-        running_better_auth(postgres.url(name), env={"BA_ORGANIZATION": "1"}) as server,
-    ):
-        yield server, postgres.url(name)
+    with better_auth_on_postgres(
+        postgres, "orgroutes", {"BA_ORGANIZATION": "1"}
+    ) as rig:
+        yield rig
 
 
 @pytest.fixture(scope="module")

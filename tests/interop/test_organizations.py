@@ -30,12 +30,12 @@ from fastapi_better_auth.organizations import (
 )
 from fastapi_better_auth.organizations.access import has_admin_permission
 from tests.helpers import execute, seed
-from tests.interop.ba_server import BetterAuthServer, running_better_auth
+from tests.interop.ba_server import BetterAuthServer
 from tests.interop.flow import (
     Login,
     app_settings,
+    better_auth_on_postgres,
     login,
-    pg_database,
     require_node,
     unique_email,
 )
@@ -64,13 +64,10 @@ CASES: list[dict[str, list[str]]] = [
 
 @pytest.fixture(scope="module")
 def rig(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
-    with (
-        pg_database(postgres, "orgs") as name,
-        running_better_auth(
-            postgres.url(name), env={"BA_ORGANIZATION": "1", "BA_SID_CLAIM": "1"}
-        ) as server,
-    ):
-        yield server, postgres.url(name)
+    with better_auth_on_postgres(
+        postgres, "orgs", {"BA_ORGANIZATION": "1", "BA_SID_CLAIM": "1"}
+    ) as rig:
+        yield rig
 
 
 @pytest.fixture(scope="module")
@@ -286,13 +283,10 @@ def test_admin_plugin_does_not_trim_where_the_organization_plugin_does(
 @pytest.fixture(scope="module")
 def dynamic(postgres: PostgresServer) -> Iterator[tuple[BetterAuthServer, str]]:
     """Better-Auth with ``dynamicAccessControl`` (``BA_ORGANIZATION=dynamic``)."""
-    with (
-        pg_database(postgres, "orgdyn") as name,
-        running_better_auth(
-            postgres.url(name), env={"BA_ORGANIZATION": "dynamic"}
-        ) as server,
-    ):
-        yield server, postgres.url(name)
+    with better_auth_on_postgres(
+        postgres, "orgdyn", {"BA_ORGANIZATION": "dynamic"}
+    ) as rig:
+        yield rig
 
 
 def test_stored_roles_agree_with_has_permission(

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .._errors import NotFoundError
-from .._secondary import SessionStore
+from .._secondary import SessionStore, redis_only
 from .._snapshots import session_columns, session_info
 from ..models import BetterAuthModels
 from .schemas import UserSession
@@ -31,7 +31,7 @@ async def list_sessions(
     store: SessionStore | None = None,
 ) -> list[UserSession]:
     """The user's unexpired sessions, newest first; ``current_id`` is marked ``current``."""
-    if store is not None and not store.in_database:
+    if redis_only(store):
         infos = [
             stored.info
             for stored in await store.sessions_of(user_id)
@@ -68,8 +68,8 @@ async def revoke_all(
     creates meanwhile is refused too (its ``revoked-sessions-before`` key).
     """
     stored = await store.revoke_all(user_id) if store is not None else set()
-    if store is not None and not store.in_database:
-        return len(stored)  # Better-Auth's migration creates no session table then
+    if redis_only(store):
+        return len(stored)
     session = models.session
     result = await db.execute(
         delete(session)
@@ -92,8 +92,7 @@ async def revoke(
         NotFoundError: the user has no session ``session_id``.
     """
     in_redis = store is not None and await store.revoke(user_id, session_id)
-    no_table = store is not None and not store.in_database  # no session table then
-    if no_table or not models.naming.valid_id(session_id):
+    if redis_only(store) or not models.naming.valid_id(session_id):
         if in_redis:
             return
         raise NotFoundError("The session does not exist.")

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .._errors import ConfigurationError
 from .._runtime import BetterAuth
 from .._schema.catalog import SUPPORTED_DIALECTS, Catalog, read_catalog
+from .._secondary import redis_only
 from ._config import STATE_ATTRIBUTE, HasState, Organizations
 from ._models import get_organization_models
 
@@ -39,10 +40,9 @@ def _expected(auth: BetterAuth, config: Organizations) -> dict[str, tuple[str, .
         model.__table__.name: tuple(c.name for c in model.__table__.columns)
         for model in mapped
     }
-    store = auth.session_store
-    if store is not None and not store.in_database:
-        # sessions live in Redis only (the active organization is in their JSON there), and
-        # Better-Auth's migration then creates no session table
+    if redis_only(
+        auth.session_store
+    ):  # the active organization is in Redis's JSON then
         return expected
     activity = models.session_activity.__table__  # type: ignore[attr-defined]
     columns = [activity.c.active_organization_id.name]
