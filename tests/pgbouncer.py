@@ -107,6 +107,10 @@ class PgBouncer:
             time.sleep(0.05)
         raise RuntimeError(f"pgbouncer did not start: {self.log()}")
 
+    def alive(self) -> bool:
+        """Whether the PgBouncer process still runs."""
+        return self._process is not None and self._process.poll() is None
+
     def log(self) -> str:
         path = self.root / "pgbouncer.log"
         return path.read_text() if path.exists() else ""
