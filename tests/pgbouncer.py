@@ -66,6 +66,10 @@ class PgBouncer:
             "max_client_conn = 500\n"
             f"logfile = {self.root / 'pgbouncer.log'}\n"
             "ignore_startup_parameters = extra_float_digits\n"
+            # a client queued for a server connection fails after 20 s, not 120: a pool
+            # stuck for minutes (seen once in CI) shows up in one test, not three waits
+            "query_wait_timeout = 20\n"
+            "admin_users = postgres\n"
         )
         return config
 
@@ -110,6 +114,36 @@ class PgBouncer:
     def alive(self) -> bool:
         """Whether the PgBouncer process still runs."""
         return self._process is not None and self._process.poll() is None
+
+    def diagnose(self) -> str:
+        """PgBouncer's pools, servers and clients, PostgreSQL's sessions and its log's tail:
+        what a failing test prints, so that a failure in CI explains itself."""
+        parts = [f"pgbouncer alive: {self.alive()}"]
+        for command in ("SHOW POOLS", "SHOW SERVERS", "SHOW CLIENTS"):
+            parts.append(f"-- {command}\n{self._admin(command)}")
+        try:
+            activity = self.postgres.psql(
+                "SELECT pid, datname, state, wait_event_type, wait_event, "
+                "now() - xact_start, left(query, 80) FROM pg_stat_activity "
+                "WHERE backend_type = 'client backend'"
+            )
+        except subprocess.CalledProcessError as exc:
+            activity = f"psql failed: {exc.stderr}"
+        parts.append(f"-- PostgreSQL sessions\n{activity}")
+        parts.append(f"-- pgbouncer.log (tail)\n{self.log()[-3000:]}")
+        return "\n".join(parts)
+
+    def _admin(self, command: str) -> str:
+        """One command on PgBouncer's admin console (its ``pgbouncer`` database)."""
+        try:
+            return subprocess.run(
+                [str(self.postgres.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                 "-U", "postgres",
+                 "-d", "pgbouncer", "-Atq", "-c", command],
+                capture_output=True, text=True, timeout=10, check=True,
+            ).stdout  # fmt: skip
+        except (subprocess.SubprocessError, OSError) as exc:
+            return f"failed: {exc}"
 
     def log(self) -> str:
         path = self.root / "pgbouncer.log"

@@ -5,6 +5,7 @@ database only with a client certificate. A certificate that does not verify, or 
 for no TLS, fails ``start()`` with one message; a database that is down still does not.
 """
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,16 +100,51 @@ async def test_client_certificate_with_encrypted_key(
 
 
 async def _start_fails(url: str) -> str:
-    auth = _runtime(url)
-    try:
-        with pytest.raises(ConfigurationError) as info:
+    """The message of the ConfigurationError that ``start()`` raises for ``url``.
+
+    One CI run saw ``start()`` pass here: the failure now names what start-up logged instead.
+    A connect that timed out (a stalled machine: the check gives up after 10 s and takes the
+    database for down, by design) is tried once more.
+    """
+    for attempt in (1, 2):
+        records = _Records()
+        logger = logging.getLogger("fastapi_better_auth")
+        logger.addHandler(records)
+        auth = _runtime(url)
+        try:
             await auth.start()
-    finally:
-        await auth.close()
-    message = info.value.message
-    assert "hunter2" not in message
-    assert "postgres:***@" in message
-    return message
+        except ConfigurationError as error:
+            message = error.message
+            assert "hunter2" not in message
+            assert "postgres:***@" in message
+            return message
+        finally:
+            logger.removeHandler(records)
+            await auth.close()
+        if attempt == 1 and records.timed_out():
+            continue
+        pytest.fail(f"start() did not fail; it logged: {records.lines()}")
+    raise AssertionError("unreachable")
+
+
+class _Records(logging.Handler):
+    """The library's log records during one start, with their ``extra`` fields."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def timed_out(self) -> bool:
+        return any(
+            getattr(r, "error", None) in {"TimeoutError", "CancelledError"}
+            for r in self.records
+        )
+
+    def lines(self) -> list[str]:
+        return [f"{r.getMessage()} {getattr(r, 'error', '')}" for r in self.records]
 
 
 async def test_verify_full_with_another_ca_fails_start(

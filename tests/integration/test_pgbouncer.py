@@ -7,6 +7,7 @@ SQLAlchemy cache none and use unnamed statements; without it, start fails and sa
 """
 
 import os
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -123,39 +124,41 @@ def test_a_pooler_of_one_server_connection_passes_start(
 ) -> None:
     """The probe cannot tell (and prepared statements do work with one server connection).
 
-    A second, fresh PgBouncer is tried once when the first refuses connections mid-test. The
-    taken-port race is fixed in the rig (the test below), yet one full-suite run still saw a
-    refusal from a PgBouncer that had logged "listening on" its port: cause not found, so a
-    second refusal fails with PgBouncer's log and whether its process was alive.
+    A second, fresh PgBouncer is tried once when the first fails. Two CI runs saw this test
+    fail and no local run (hundreds of tries, with the CPU loaded and the probe's timeouts
+    shortened at random) ever did: once a refusal from a PgBouncer that had logged
+    "listening on" its port, once a pool whose one server connection stayed unavailable for
+    minutes (query_wait_timeout). The first failure is reported as a warning with PgBouncer's
+    pools, servers and clients and PostgreSQL's sessions; a second one fails with both.
     """
 
     async def start_and_read(settings: BetterAuthSettings) -> Any:
         async with BetterAuth(settings) as auth:
             return await auth.read(lambda db: db.scalar(select(1)))
 
-    for attempt in (1, 2):
+    reports: list[str] = []
+    for _attempt in (1, 2):
         with running_pgbouncer(postgres, pool_size=1) as single:
             settings = settings_for(origin, _through(single, cast_url))
             try:
                 assert run(start_and_read(settings)) == 1
                 return
             except DatabaseUnavailableError as exc:
-                if not _refused(exc):
-                    raise
-                if attempt == 2:
-                    pytest.fail(
-                        f"PgBouncer refused twice (alive: {single.alive()}):\n"
-                        f"{single.log()[-3000:]}"
-                    )
+                reports.append(f"{_causes(exc)}\n{single.diagnose()}")
+                warnings.warn(
+                    f"PgBouncer of one server connection failed:\n{reports[-1]}",
+                    stacklevel=1,
+                )
+    pytest.fail("PgBouncer failed twice:\n" + "\n\n".join(reports))
 
 
-def _refused(exc: BaseException | None) -> bool:
-    """Whether a connection refusal is somewhere in ``exc``'s chain of causes."""
+def _causes(exc: BaseException | None) -> str:
+    """``exc``'s chain of causes, one line each."""
+    lines = []
     while exc is not None:
-        if isinstance(exc, ConnectionRefusedError):
-            return True
+        lines.append(f"{type(exc).__name__}: {exc}")
         exc = exc.__cause__ or exc.__context__
-    return False
+    return "\n".join(lines)
 
 
 def test_the_rig_never_takes_a_foreign_listener_for_its_pgbouncer(
