@@ -126,7 +126,7 @@ class Authenticator:
             JWKSUnavailableError: no signing keys can be loaded.
             DatabaseUnavailableError: the freshness check cannot reach the database.
         """
-        claims = await self._verifier.verify(token)
+        claims = await self._verifier.verify(token, copy=False)  # read, never changed
         sid = claims.get(SESSION_ID_CLAIM)
         if sid is not None and (not isinstance(sid, str) or not sid):
             raise InvalidTokenError("token claim 'sid' is malformed")

@@ -406,6 +406,58 @@ async def test_verify_cached_token_expires_raises_and_is_forgotten(
         assert verifier._verified == {}
 
 
+async def _decision(verifier: JWKSVerifier, token: str) -> str:
+    try:
+        await verifier.verify(token)
+    except InvalidTokenError as error:
+        return getattr(error, "reason", type(error).__name__)
+    return "ok"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("nbf", [..., int(NOW) + 30])
+@pytest.mark.parametrize("leeway", [0, 30])
+async def test_verify_cached_token_decides_as_an_uncached_one_at_every_edge(
+    ed: Signer, server: JWKSServer, nbf: Any, leeway: int
+) -> None:
+    """A cache hit compares the claims' validity window instead of re-checking them: at each
+    instant around iat, nbf and exp (± the leeway) it decides as a fresh verification does."""
+    token = ed.token(good_claims(nbf=nbf))
+    edges = [int(NOW), int(NOW) + 30, int(NOW) + 900]
+    instants = sorted(
+        {e + d for e in edges for d in (-leeway, leeway) for d in (d - 1, d, d + 1)}
+    )
+    cached_clock = FakeClock(NOW + 60)  # cached while valid, then moved to each instant
+    async with open_verifier(
+        server, clock=cached_clock, jwt_leeway_seconds=leeway
+    ) as cached:
+        assert await _decision(cached, token) == "ok"
+        for instant in instants:
+            cached_clock.now = NOW + 60
+            if token not in cached._verified:  # forgotten by a refusal: cache it again
+                assert await _decision(cached, token) == "ok"
+            cached_clock.now = instant
+            async with open_verifier(
+                server, clock=FakeClock(instant), jwt_leeway_seconds=leeway
+            ) as fresh:
+                assert await _decision(cached, token) == await _decision(
+                    fresh, token
+                ), instant
+
+
+@pytest.mark.anyio
+async def test_verify_without_copy_gives_the_cached_claims_read_only(
+    ed: Signer, server: JWKSServer
+) -> None:
+    """``copy=False`` (the authenticator's read-only use) hands out the cached dict itself."""
+    token = ed.token()
+    async with open_verifier(server) as verifier:
+        first = await verifier.verify(token, copy=False)
+        assert await verifier.verify(token, copy=False) is verifier._verified[token][2]
+        assert await verifier.verify(token) is not verifier._verified[token][2]
+    assert first == good_claims()
+
+
 @pytest.mark.anyio
 async def test_verify_cached_token_key_unchanged_by_refresh_still_hits(
     ed: Signer, server: JWKSServer

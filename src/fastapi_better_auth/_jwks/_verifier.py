@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from .._errors import InvalidTokenError
 from .._settings import BetterAuthSettings
 from ._claims import ClaimRules, check_header, copy_claims, invalid, nested_members
 from ._jose import b64url_decode_bytes, loads_object
@@ -32,6 +31,10 @@ _MAX_HEADER_LENGTH = 2048
 _HEADER_CACHE_SIZE = 64
 #: Recently verified tokens: a client sends the same JWT until it expires.
 TOKEN_CACHE_SIZE = 1024
+
+
+#: A verified token's cache entry: ``kid``, key, claims, nested members, valid from, until.
+_Verified = tuple[str, PublicKey, dict[str, Any], tuple[str, ...], float, float]
 
 
 class JWKSVerifier:
@@ -66,10 +69,9 @@ class JWKSVerifier:
         self._rules = ClaimRules(settings, clock)
         #: Accepted headers by their encoded segment: ``(alg, kid)``, only after every check passed.
         self._headers: dict[bytes, tuple[str, str]] = {}
-        #: Verified tokens: ``kid``, the key that verified it, its claims and their nested members.
-        self._verified: dict[
-            str, tuple[str, PublicKey, dict[str, Any], tuple[str, ...]]
-        ] = {}
+        #: Verified tokens: ``kid``, the key that verified it, its claims, their nested
+        #: members and the claims' validity window (``ClaimRules.window``).
+        self._verified: dict[str, _Verified] = {}
         self._token_cache_size = token_cache_size
 
     @property
@@ -97,8 +99,9 @@ class JWKSVerifier:
         """Why the last fetch failed (``python -m fastapi_better_auth check`` shows it), or None."""
         return self._keyset.last_error
 
-    async def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a valid token.
+    async def verify(self, token: str, *, copy: bool = True) -> dict[str, Any]:
+        """The claims of a valid token; ``copy=False``: the cached claims themselves, which
+        the caller must not change (the library's own read-only use, one copy less).
 
         Raises:
             TokenExpiredError: the token is valid but expired.
@@ -112,7 +115,7 @@ class JWKSVerifier:
         if cached is not None and keyset.keys.get(cached[0]) is cached[1]:
             # most recently used last: a flood evicts others first
             self._verified[token] = cached
-            return self._recheck(token, cached[2], cached[3])
+            return self._recheck(token, cached, copy)
         (alg, kid), new_header, data, payload, signature = self._parse(token)
         key = keyset.keys.get(kid)
         if key is None:
@@ -144,21 +147,20 @@ class JWKSVerifier:
             if len(self._verified) >= self._token_cache_size:
                 del self._verified[next(iter(self._verified))]
             nested = nested_members(claims)
-            self._verified[token] = (kid, key, copy_claims(claims, nested), nested)
+            self._verified[token] = (
+                kid, key, copy_claims(claims, nested), nested, *self._rules.window(claims)
+            )  # fmt: skip
         return claims
 
-    def _recheck(
-        self, token: str, claims: dict[str, Any], nested: tuple[str, ...]
-    ) -> dict[str, Any]:
+    def _recheck(self, token: str, cached: "_Verified", copy: bool) -> dict[str, Any]:
         """The claims of a token verified with a key still published, if it is still valid."""
         if self._monotonic() >= self._keyset.expires_at:
             self._keyset.start_refresh()
-        try:
-            self._rules.check(claims)
-        except InvalidTokenError:
+        _, _, claims, nested, valid_from, valid_until = cached
+        if not valid_from <= self._rules.now() < valid_until:
             del self._verified[token]
-            raise
-        return copy_claims(claims, nested)
+            self._rules.check(claims)  # raises the reason (expired, not yet valid)
+        return copy_claims(claims, nested) if copy else claims
 
     async def warm(self) -> bool:
         """Fetch the keys now (in a lifespan) unless fresh ones are cached; never raises on a failed fetch.
