@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-peers", action="store_true", help="skip the other libraries"
     )
+    parser.add_argument(
+        "--rows",
+        help="comma-separated macro rows to run (their keys: bare_ping,push_rep,...; default all)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         os.environ["BENCH_QUICK"] = "1"
@@ -64,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if "fetches" in only and not {"macro"} & only:
         parts += _fetches(None)
     if only & {"startup", "macro", "admin", "compare"}:
-        parts += _servers(only, peers=not args.no_peers, rev=args.compare)
+        rows = set(args.rows.split(",")) if args.rows else set()
+        parts += _servers(only, peers=not args.no_peers, rev=args.compare, rows=rows)
     parts.append(f"Total time: {time.time() - started:.0f} s.")
     text = "\n\n".join(parts) + "\n"
     _util.RESULTS.mkdir(parents=True, exist_ok=True)
@@ -99,7 +104,7 @@ def _fetches(macro_fetches: dict[str, int] | None) -> list[str]:
     return ["### JWKS fetches", fetches.render(results, macro_fetches)]
 
 
-def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
+def _servers(only: set[str], peers: bool, rev: str | None, rows: set[str]) -> list[str]:
     from fastapi_better_auth.testing import TokenIssuer
 
     from . import _util, admin, compare, macro, redis_sessions, startup
@@ -203,6 +208,10 @@ def _servers(only: set[str], peers: bool, rev: str | None) -> list[str]:
         scenarios = macro.scenarios(
             servers, repeated, many, pool, distinct, session_tokens
         )
+        if rows:  # one figure again, in minutes: only these rows, same rounds
+            if unknown := rows - {s.key for s in scenarios}:
+                raise SystemExit(f"--rows: no such rows: {', '.join(sorted(unknown))}")
+            scenarios = [s for s in scenarios if s.key in rows]
         if "macro" in only:
             parts += _macro(scenarios, len(servers), issuer, peer_note)
             parts += [redis_note] if redis_note else []

@@ -10,7 +10,6 @@ requests at random with "prepared statement … does not exist".
 """
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from collections.abc import Mapping
@@ -122,14 +121,32 @@ async def check_connection(
         return False
     try:
         if not transaction_pooler:  # SQLAlchemy names its statements even uncached
-            # bounded as a whole: a pooler of one server connection may queue any step
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(
-                    _probe_pooler(first, args, connect, database), CHECK_TIMEOUT
-                )
+            await _probe_pooler(first, args, connect, database)
     finally:
         first.terminate()
     return True
+
+
+async def _within(step: Any, seconds: float, *close: Any) -> tuple[bool, Any]:
+    """``(True, result)`` when ``step`` ends within ``seconds``; else ``(False, None)``, after
+    closing the ``close`` connections (a queued query then ends with its connection).
+
+    Never a cancellation: asyncpg answers a cancelled query with a cancel request, and
+    PgBouncer 1.18 dies (``bad client state``) when one races its client's disconnect; the
+    probe's old timeout did that to a pool of one server connection (seen in CI, and
+    tests/integration/test_pgbouncer.py pins that no cancel request is sent).
+    """
+    task = asyncio.ensure_future(step)
+    await asyncio.wait({task}, timeout=seconds)
+    if task.done():
+        return True, task.result()
+    if close:
+        for connection in close:
+            connection.terminate()  # a socket close: no cancel request
+        await asyncio.wait({task}, timeout=PROBE_TIMEOUT)
+        if task.done() and not task.cancelled():
+            task.exception()  # the closed connection's error: expected, retrieved
+    return False, None
 
 
 async def _probe_pooler(
@@ -140,30 +157,46 @@ async def _probe_pooler(
     The server connection ``first`` just used is held in a transaction by a second client
     connection, then ``first`` runs its prepared statement again: on PostgreSQL, or behind a
     session pooler, it runs on its own server connection; behind PgBouncer < 1.21 in
-    transaction mode it reaches another one, which never saw the statement.
+    transaction mode it reaches another one, which never saw the statement. Behind a pool of
+    one server connection it waits: the second connection's transaction then ends, and the
+    statement runs where it was prepared (inconclusive, and harmless).
     """
     import asyncpg
 
-    statement = await first.prepare("SELECT pg_backend_pid()", name="__fba_probe__")
-    pid = await statement.fetchval()
     try:
+        done, statement = await _within(
+            first.prepare("SELECT pg_backend_pid()", name="__fba_probe__"),
+            CHECK_TIMEOUT,
+            first,
+        )
+        if done:
+            done, pid = await _within(statement.fetchval(), CHECK_TIMEOUT, first)
+        if not done:
+            return
         second = await asyncio.wait_for(
             asyncpg.connect(*args, **connect), CHECK_TIMEOUT
         )
-    except Exception:  # a pool of one server connection, or a limit: say nothing
+    except Exception:  # a connection limit, a pool busy now: say nothing
         return
     try:
-        async with second.transaction():
-            await second.fetchval("SELECT 1")
-            again = await asyncio.wait_for(statement.fetchval(), PROBE_TIMEOUT)
+        done, _ = await _within(_begin(second), CHECK_TIMEOUT, second)
+        if not done:
+            return
+        again_task = asyncio.ensure_future(statement.fetchval())
+        done, again = await _within(again_task, PROBE_TIMEOUT)
+        if not done:  # queued behind `second`: free the one server connection
+            await _within(second.execute("ROLLBACK"), CHECK_TIMEOUT, second)
+            done, again = await _within(again_task, CHECK_TIMEOUT, first)
+            if not done:
+                return
     except asyncpg.InvalidSQLStatementNameError:
         raise ConfigurationError(
             f"{VARIABLE} ({database.redacted}) reaches PostgreSQL through a transaction "
             "pooler that does not keep prepared statements (PgBouncer < 1.21 in "
             f"pool_mode=transaction): set {POOLER_SETTING} (or add pgbouncer=true to the URL)"
         ) from None
-    except (asyncio.TimeoutError, asyncpg.PostgresError, OSError):
-        return  # a single server connection behind the pooler: inconclusive
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return  # inconclusive
     finally:
         second.terminate()
     if again != pid:
@@ -171,3 +204,9 @@ async def _probe_pooler(
             "better_auth.transaction_pooler",
             extra={"detail": "prepared statements survive: the pooler keeps them"},
         )
+
+
+async def _begin(connection: Any) -> None:
+    """Open a transaction on ``connection`` and use it: the pooler now holds a server for it."""
+    await connection.execute("BEGIN")
+    await connection.fetchval("SELECT 1")
