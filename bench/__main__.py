@@ -266,6 +266,8 @@ def _macro(scenarios: list[Any], server_count: int, issuer: Any, peer_note: str)
         ("bare_noop", "bare_ping", "", None),
         ("push_rep", "bare_ping", "≥ 0.75× (issue)", 0.75),
         ("push_rep", "bare_noop", "", None),
+        ("app_noop", "bare_noop", "", None),
+        ("push_rep", "app_noop", "", None),
         ("never_rep", "bare_noop", "", None),
         ("push_dist", "bare_ping", "", None),
         ("never_rep", "ping", "≥ 0.85×", 0.85),

@@ -7,6 +7,7 @@ and secret: session tokens are then looked up in Redis). Every route returns the
 
 - ``/ping``: no authentication (the floor);
 - ``/protected``: ``CurrentUser`` (this library);
+- ``/no-op``: the bare app's do-nothing dependency, here: what the app around the guard costs;
 - ``/pyjwt``: an inline PyJWT EdDSA check (the issue's reference, key fetched at startup);
 - ``/raw/me``: the same ``JWKSVerifier`` + one asyncpg ``SELECT … FROM "user" WHERE id=$1``,
   the reference for ``/api/v1/auth/me`` with the freshness check (asyncpg's default pool, which
@@ -130,6 +131,10 @@ def create_app() -> FastAPI:
     @app.get("/protected")
     async def protected(user: CurrentUser) -> dict[str, str]:
         return {"id": user.id}
+
+    @app.get("/no-op")
+    async def no_op(user: Annotated[str, Depends(_no_op)]) -> dict[str, str]:
+        return {"id": user}
 
     @app.get("/pyjwt")
     async def pyjwt_route(

@@ -94,12 +94,15 @@ def scenarios(servers: dict[str, Server], repeated: Tokens, many: Tokens, pool: 
     ):  # next to `ping`: their ratio is the cost of mounting the router
         scenarios.insert(1, Scenario("bare_ping", "`/ping` in a bare FastAPI app (no library)", servers["bare"], "/ping", None))  # fmt: skip
         scenarios.insert(2, Scenario("bare_noop", "`/no-op` in a bare FastAPI app: one dependency that does nothing", servers["bare"], "/no-op", repeated))  # fmt: skip
+        scenarios.insert(3, Scenario("app_noop", "`/no-op` beside the library's router: the same dependency", never, "/no-op", repeated))  # fmt: skip
     if (
         "push" in servers
     ):  # freshness=push: its server installs the notify triggers (dbseed)
         push = servers["push"]
+        # next to the floors it is compared with, as `never_rep` is
+        at = next(i for i, s in enumerate(scenarios) if s.key == "never_rep")
+        scenarios.insert(at, Scenario("push_rep", "`CurrentUser`, freshness=push, one repeated token", push, "/protected", repeated))  # fmt: skip
         scenarios += [
-            Scenario("push_rep", "`CurrentUser`, freshness=push, one repeated token", push, "/protected", repeated),
             Scenario("push_dist", f"`CurrentUser`, freshness=push, {distinct} distinct tokens (cache {distinct + 5_000})", push, "/protected", many),
             Scenario("me_push", "`/api/v1/auth/me`, freshness=push (200 users)", push, "/api/v1/auth/me", pool),
         ]  # fmt: skip
