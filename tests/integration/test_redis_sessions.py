@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +248,10 @@ def test_revoke_all_and_ban_clear_redis_and_mark_the_user(
     assert mark is not None and int(mark) <= time.time() * 1000
     assert world.redis.ttl(f"revoked-sessions-before-{world.alice.id}") >= 604_000
     # a session Better-Auth wrote a moment before the mark, not yet listed, is refused too
-    late = make_session(world.alice, created_at=utcnow().replace(microsecond=0))
+    # a second before the mark (whole seconds, as stored): a session made just now could fall
+    # in the next second after truncation and pass the mark (a CI flake)
+    before = datetime.fromtimestamp(int(mark) // 1000 - 1, tz=timezone.utc)
+    late = make_session(world.alice, created_at=before)
     world.redis.set(late.token, ba_json(late, world.alice), ex=60)
     assert app.get("/me", headers=bearer(late.token)).status_code == 401
 
