@@ -66,12 +66,14 @@ class PostgresServer:
         self.port = free_port()
         self._as_root = os.geteuid() == 0
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.bin / args[0]), *args[1:]]
         if self._as_root:
             cmd = ["runuser", "-u", OS_USER, "--", *cmd]
         return subprocess.run(
-            cmd, capture_output=True, text=True, check=True, cwd=self.root
+            cmd, capture_output=True, text=True, check=True, cwd=self.root, timeout=timeout
         )
 
     def _prepare_owner(self) -> None:
@@ -166,13 +168,21 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def psql(self, sql: str, database: str = "postgres") -> str:
+    def psql(
+        self,
+        sql: str,
+        database: str = "postgres",
+        *,
+        port: int | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """``sql`` through psql; ``port``: another server of the same user (a pooler)."""
         out = self._run(
             "psql",
             "-h",
             "127.0.0.1",
             "-p",
-            str(self.port),
+            str(port or self.port),
             "-U",
             "postgres",
             "-d",
@@ -182,6 +192,7 @@ class PostgresServer:
             "-Atq",
             "-c",
             sql,
+            timeout=timeout,
         )
         return out.stdout
 

@@ -136,12 +136,7 @@ class PgBouncer:
     def _admin(self, command: str) -> str:
         """One command on PgBouncer's admin console (its ``pgbouncer`` database)."""
         try:
-            return subprocess.run(
-                [str(self.postgres.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
-                 "-U", "postgres",
-                 "-d", "pgbouncer", "-Atq", "-c", command],
-                capture_output=True, text=True, timeout=10, check=True,
-            ).stdout  # fmt: skip
+            return self.postgres.psql(command, "pgbouncer", port=self.port, timeout=10)
         except (subprocess.SubprocessError, OSError) as exc:
             return f"failed: {exc}"
 

@@ -109,10 +109,6 @@ class ClaimRules:
         self._max_lifetime = settings.jwt_max_lifetime_seconds
         self._clock = clock
 
-    def now(self) -> float:
-        """The wall clock the time claims are judged by."""
-        return self._clock()
-
     def window(self, claims: dict[str, Any]) -> tuple[float, float]:
         """``(from, until)``: claims that passed :meth:`check` stay acceptable while
         ``from <= now < until``. Only the time rules depend on when: a verified token's cache

@@ -67,6 +67,7 @@ class JWKSVerifier:
         )
         self._monotonic = monotonic
         self._rules = ClaimRules(settings, clock)
+        self._clock = clock  # the same clock: a cached token's window is judged as its claims
         #: Accepted headers by their encoded segment: ``(alg, kid)``, only after every check passed.
         self._headers: dict[bytes, tuple[str, str]] = {}
         #: Verified tokens: ``kid``, the key that verified it, its claims, their nested
@@ -157,7 +158,7 @@ class JWKSVerifier:
         if self._monotonic() >= self._keyset.expires_at:
             self._keyset.start_refresh()
         _, _, claims, nested, valid_from, valid_until = cached
-        if not valid_from <= self._rules.now() < valid_until:
+        if not valid_from <= self._clock() < valid_until:
             del self._verified[token]
             self._rules.check(claims)  # raises the reason (expired, not yet valid)
         return copy_claims(claims, nested) if copy else claims
