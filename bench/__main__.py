@@ -254,10 +254,14 @@ def _macro(scenarios: list[Any], server_count: int, issuer: Any, peer_note: str)
     samples = macro.run_scenarios(
         scenarios, rounds=rounds, seconds=seconds, warmup=0 if quick else 1
     )
+    cycles, pair_seconds = macro.pair_settings()
+    _log(f"macro: the issue's targets, {cycles} paired runs of {pair_seconds} s each")
+    paired = macro.run_pairs(scenarios, cycles, pair_seconds)
     fetch_totals = {"requests": sum(r["requests"] for runs in samples.values() for r in runs),
                     "served": issuer.requests - served_before, "servers": server_count,
                     "seconds": time.time() - began}  # fmt: skip
     _util.save("macro", samples)
+    _util.save("macro_paired", paired)
     labels = {s.key: s.label for s in scenarios}
     comparisons = [
         ("ping", "bare_ping", "≥ 0.98×", 0.98),
@@ -296,6 +300,10 @@ def _macro(scenarios: list[Any], server_count: int, issuer: Any, peer_note: str)
     parts = [
         header,
         macro.render(labels, samples, comparisons),
+        f"The issue's targets again, paired: the row and its reference alternate, {cycles} "
+        f"pairs of {pair_seconds}-s runs each (A B, then B A), after the rounds above; the "
+        "median and quartiles of the pairs' ratios.",
+        macro.render_pairs(labels, paired),
         f"Other libraries: {peer_note}.",
     ]
     return parts + _fetches(fetch_totals)

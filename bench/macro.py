@@ -5,6 +5,10 @@ Every server runs at once (uvicorn, 1 worker, uvloop, httptools), idle when not 
 each ratio compares numbers taken minutes apart at most and shares the machine's background load.
 Ratios are per round; the tables quote the median of the rounds. A scenario whose responses are
 not all 2xx fails the run: an error page is not a benchmark.
+
+The issue's target ratios are also measured paired (``run_pairs``): the row and its reference
+alternate in short runs, in A B B A order, so a change of the machine's speed over seconds
+(this 2-vCPU VM's bare ``/ping`` ranged 10 169-15 178 requests/s between runs) falls on both.
 """
 
 import time
@@ -15,7 +19,7 @@ from typing import Any, Protocol
 from fastapi_better_auth.testing import TokenIssuer
 
 from ._server import Server, write_tokens, wrk
-from ._util import fmt, median, quick, table, verdict
+from ._util import fmt, median, quartiles, quick, table, verdict
 
 TOKEN_MAX_AGE = 600.0  # re-mint before Better-Auth's 15-minute tokens expire mid-run
 
@@ -151,14 +155,77 @@ def run_scenarios(
         wrk(scenario.server.url, scenario.path, tokens, warmup)
     for index in range(rounds):
         for scenario in scenarios if index % 2 == 0 else scenarios[::-1]:
-            tokens = scenario.tokens.path if scenario.tokens else None
-            result = wrk(scenario.server.url, scenario.path, tokens, seconds)
-            if result["errors"]:
-                raise RuntimeError(
-                    f"{scenario.label}: {result} (see {scenario.server.log})"
-                )
-            samples[scenario.key].append(result)
+            samples[scenario.key].append(_measure(scenario, seconds))
     return samples
+
+
+def _measure(scenario: Scenario, seconds: int) -> dict[str, Any]:
+    """One wrk run of ``scenario``; any error response fails the run."""
+    tokens = scenario.tokens.path if scenario.tokens else None
+    result = wrk(scenario.server.url, scenario.path, tokens, seconds)
+    if result["errors"]:
+        raise RuntimeError(f"{scenario.label}: {result} (see {scenario.server.log})")
+    return result
+
+
+#: (row, reference, target) measured paired: the issue's three target ratios
+PAIRED = (
+    ("push_rep", "bare_ping", 0.75),
+    ("me_push", "raw_me", 1.2),
+    ("redis_push", "raw_redis", 0.9),
+)
+
+
+def run_pairs(
+    scenarios: list[Scenario], cycles: int, seconds: int
+) -> dict[str, list[float]]:
+    """``PAIRED`` rows that are running: row ÷ reference of each adjacent pair of short runs.
+
+    Keyed ``"row/reference"``. Cycle ``i`` runs the row then the reference, cycle ``i + 1``
+    the reference then the row: a drift within a cycle favours neither side.
+    """
+    by_key = {s.key: s for s in scenarios}
+    ratios: dict[str, list[float]] = {}
+    for key, reference, _ in PAIRED:
+        if key not in by_key or reference not in by_key:
+            continue
+        pair = [by_key[key], by_key[reference]]
+        found = ratios.setdefault(f"{key}/{reference}", [])
+        for index in range(cycles):
+            rps = {
+                scenario.key: _measure(scenario, seconds)["rps"]
+                for scenario in (pair if index % 2 == 0 else pair[::-1])
+            }
+            found.append(rps[key] / rps[reference])
+    return ratios
+
+
+def pair_settings() -> tuple[int, int]:
+    """(pairs per target, seconds per run)."""
+    return (2, 1) if quick() else (16, 2)
+
+
+def render_pairs(labels: dict[str, str], ratios: dict[str, list[float]]) -> str:
+    rows = []
+    for key, reference, target in PAIRED:
+        found = ratios.get(f"{key}/{reference}")
+        if not found:
+            continue
+        value = median(found)
+        low, high = quartiles(found)
+        rows.append([labels[key], labels[reference], f"{value:.2f}×",
+                     f"{low:.2f}–{high:.2f}", f"≥ {target}× (issue)", verdict(value >= target)])  # fmt: skip
+    return table(
+        [
+            "scenario",
+            "÷ reference (paired runs)",
+            "median ratio",
+            "quartiles",
+            "target",
+            "",
+        ],
+        rows,
+    )
 
 
 def ratio(

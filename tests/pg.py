@@ -73,7 +73,12 @@ class PostgresServer:
         if self._as_root:
             cmd = ["runuser", "-u", OS_USER, "--", *cmd]
         return subprocess.run(
-            cmd, capture_output=True, text=True, check=True, cwd=self.root, timeout=timeout
+            cmd,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=self.root,
+            timeout=timeout,
         )
 
     def _prepare_owner(self) -> None:

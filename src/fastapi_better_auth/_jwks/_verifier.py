@@ -67,7 +67,8 @@ class JWKSVerifier:
         )
         self._monotonic = monotonic
         self._rules = ClaimRules(settings, clock)
-        self._clock = clock  # the same clock: a cached token's window is judged as its claims
+        # the same clock: a cached token's window is judged as its claims are
+        self._clock = clock
         #: Accepted headers by their encoded segment: ``(alg, kid)``, only after every check passed.
         self._headers: dict[bytes, tuple[str, str]] = {}
         #: Verified tokens: ``kid``, the key that verified it, its claims, their nested
