@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_better_auth import SchemaNaming, better_auth_router
@@ -307,6 +308,34 @@ def test_named_organization_wins_over_the_active_one(
     assert body["active_team_id"] is None  # the team is org A's
     header = _as(alice, **{"x-organization-id": "org-b"})
     assert client.get("/org", headers=header).json()["id"] == "org-b"
+
+
+def test_a_named_organization_without_teams_reads_no_session_row(
+    world: World, issuer: TokenIssuer
+) -> None:
+    """Only its team ties a named organization to the session: without teams, no session read."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    with_sid = issuer.mint({**user_claims(world.alice), "sid": world.alice_session.id})
+    plain = Organizations(header="x-organization-id")
+    for config, reads in ((plain, False), (CONFIG, True)):
+        with TestClient(_app(world, issuer, config)) as client:
+            for headers in (
+                _as(world.alice_session),
+                {"Authorization": f"Bearer {with_sid}"},
+            ):
+                event.listen(Engine, "before_cursor_execute", record)
+                try:
+                    named = {**headers, "x-organization-id": "org-b"}
+                    assert client.get("/org", headers=named).json()["id"] == "org-b"
+                finally:
+                    event.remove(Engine, "before_cursor_execute", record)
+                activity = [s for s in statements if "activeOrganizationId" in s]
+                assert bool(activity) is reads, (config, statements)
+                statements.clear()
 
 
 def test_no_active_organization_is_400(client: TestClient, world: World) -> None:

@@ -253,6 +253,37 @@ def test_redis_down_during_the_organization_read_is_503(
             assert response.headers["retry-after"]
 
 
+def test_a_named_organization_without_teams_does_not_read_the_session(
+    world: World, issuer: TokenIssuer
+) -> None:
+    """Its team aside, a named organization owes nothing to the session: no Redis round trip.
+
+    The identity cached, Redis stopped: the named request is answered, the active one is the
+    only one to need Redis (it was 503 both ways before).
+    """
+    with running_redis() as server:
+        client = redis.Redis.from_url(server.url(), decode_responses=True)
+        put(client, world.session, world.alice)
+        set_active(client, world.session.token, activeOrganizationId=world.a)
+        client.close()
+        world.redis_url = server.url()
+        config = Organizations(header="x-organization-id")
+        with _client(
+            world, issuer, config, freshness="cached", freshness_cache_seconds=300
+        ) as app:
+            jwt = _credentials(world, issuer)[2]
+            assert app.get("/org", headers=jwt).json()["id"] == world.a  # cached now
+            server.stop()
+            named = app.get("/org", headers={**jwt, "x-organization-id": world.b})
+            assert named.status_code == 200, named.text
+            assert named.json()["id"] == world.b
+            active = app.get("/org", headers=jwt)
+            assert (active.status_code, _code(active)) == (
+                503,
+                "SESSION_STORE_UNAVAILABLE",
+            )
+
+
 def test_ids_as_the_json_holds_them(world: World, issuer: TokenIssuer) -> None:
     """A number (``generateId: "serial"``) is an id's text; anything else is none; an id the
     naming's column cannot hold (``BETTER_AUTH_ID_TYPE=uuid``) is no membership, never a 500."""

@@ -71,7 +71,8 @@ async def load_member(
     """The caller's membership of ``named``, else of the session's active organization.
 
     ``teams`` (``Organizations(teams=True)``) also reads the session's ``activeTeamId``, a
-    column Better-Auth adds only with ``teams: { enabled: true }``. Sessions in Redis answer
+    column Better-Auth adds only with ``teams: { enabled: true }``. The session is read only
+    where it decides: with no organization named, or with ``teams``. Sessions in Redis answer
     from Redis, as Better-Auth's ``findSession`` finds them (:func:`_stored_activity`).
 
     Raises:
@@ -83,10 +84,13 @@ async def load_member(
     naming = auth.settings.naming
     models = get_organization_models(naming)
     org, member, activity = models.organization, models.member, models.session_activity
-    session_id = None if identity.session is None else identity.session.id
     if named is not None and not naming.valid_id(named):
         raise NotOrganizationMemberError()
-    stored = await _stored_activity(auth, identity)
+    # the session's activity decides the organization, or a named one's team (the active
+    # organization's only): a named organization without teams needs no session read
+    wanted = named is None or teams
+    session_id = None if identity.session is None or not wanted else identity.session.id
+    stored = await _stored_activity(auth, identity) if wanted else None
     if stored is not None and stored[0] is not None and not naming.valid_id(stored[0]):
         raise NotOrganizationMemberError()  # no query with an id the column cannot hold
 
