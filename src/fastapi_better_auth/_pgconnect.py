@@ -127,14 +127,15 @@ async def check_connection(
     return True
 
 
-async def _within(step: Any, seconds: float, *close: Any) -> tuple[bool, Any]:
+async def within(step: Any, seconds: float, *close: Any) -> tuple[bool, Any]:
     """``(True, result)`` when ``step`` ends within ``seconds``; else ``(False, None)``, after
     closing the ``close`` connections (a queued query then ends with its connection).
 
     Never a cancellation: asyncpg answers a cancelled query with a cancel request, and
     PgBouncer 1.18 dies (``bad client state``) when one races its client's disconnect; the
     probe's old timeout did that to a pool of one server connection (seen in CI, and
-    tests/integration/test_pgbouncer.py pins that no cancel request is sent).
+    tests/integration/test_pgbouncer.py pins that no cancel request is sent). The push
+    listener's health check is bounded the same way: it is there to catch a pooler.
     """
     task = asyncio.ensure_future(step)
     await asyncio.wait({task}, timeout=seconds)
@@ -164,13 +165,13 @@ async def _probe_pooler(
     import asyncpg
 
     try:
-        done, statement = await _within(
+        done, statement = await within(
             first.prepare("SELECT pg_backend_pid()", name="__fba_probe__"),
             CHECK_TIMEOUT,
             first,
         )
         if done:
-            done, pid = await _within(statement.fetchval(), CHECK_TIMEOUT, first)
+            done, pid = await within(statement.fetchval(), CHECK_TIMEOUT, first)
         if not done:
             return
         second = await asyncio.wait_for(
@@ -179,14 +180,14 @@ async def _probe_pooler(
     except Exception:  # a connection limit, a pool busy now: say nothing
         return
     try:
-        done, _ = await _within(_begin(second), CHECK_TIMEOUT, second)
+        done, _ = await within(_begin(second), CHECK_TIMEOUT, second)
         if not done:
             return
         again_task = asyncio.ensure_future(statement.fetchval())
-        done, again = await _within(again_task, PROBE_TIMEOUT)
+        done, again = await within(again_task, PROBE_TIMEOUT)
         if not done:  # queued behind `second`: free the one server connection
-            await _within(second.execute("ROLLBACK"), CHECK_TIMEOUT, second)
-            done, again = await _within(again_task, CHECK_TIMEOUT, first)
+            await within(second.execute("ROLLBACK"), CHECK_TIMEOUT, second)
+            done, again = await within(again_task, CHECK_TIMEOUT, first)
             if not done:
                 return
     except asyncpg.InvalidSQLStatementNameError:

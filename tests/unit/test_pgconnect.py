@@ -1,4 +1,4 @@
-"""``_pgconnect._within``: the start probe's bounded step, which never cancels a query.
+"""``_pgconnect.within``: the start probe's bounded step, which never cancels a query.
 
 A cancelled asyncpg query sends a cancel request, and PgBouncer 1.18 dies when one races its
 client's disconnect (tests/integration/test_pgbouncer.py pins that the probe sends none). A
@@ -34,7 +34,7 @@ async def test_a_step_that_ends_in_time_gives_its_result() -> None:
     async def step() -> int:
         return 7
 
-    assert await _pgconnect._within(step(), 1.0) == (True, 7)
+    assert await _pgconnect.within(step(), 1.0) == (True, 7)
 
 
 async def test_a_step_that_fails_raises_its_error() -> None:
@@ -42,7 +42,7 @@ async def test_a_step_that_fails_raises_its_error() -> None:
         raise LookupError("boom")
 
     with pytest.raises(LookupError):
-        await _pgconnect._within(step(), 1.0)
+        await _pgconnect.within(step(), 1.0)
 
 
 async def test_an_overstaying_step_is_ended_by_closing_its_connection_not_cancelled() -> (
@@ -50,7 +50,7 @@ async def test_an_overstaying_step_is_ended_by_closing_its_connection_not_cancel
 ):
     connection = FakeConnection()
     task = asyncio.ensure_future(connection.queued_query())
-    assert await _pgconnect._within(task, 0.05, connection) == (False, None)
+    assert await _pgconnect.within(task, 0.05, connection) == (False, None)
     assert connection.terminated == 1
     assert task.done() and not task.cancelled()  # ended by the close, never cancelled
 
@@ -58,7 +58,7 @@ async def test_an_overstaying_step_is_ended_by_closing_its_connection_not_cancel
 async def test_without_connections_to_close_an_overstaying_step_goes_on() -> None:
     connection = FakeConnection()
     task = asyncio.ensure_future(connection.queued_query())
-    assert await _pgconnect._within(task, 0.05) == (False, None)
+    assert await _pgconnect.within(task, 0.05) == (False, None)
     assert not task.done()  # still waiting: the caller decides what ends it
     connection.terminate()
     with pytest.raises(ConnectionResetError):

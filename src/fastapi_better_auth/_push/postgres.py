@@ -27,7 +27,7 @@ from sqlalchemy.engine.url import URL, make_url
 from .._database_url import parse_database_url
 from .._errors import ConfigurationError
 from .._naming import SchemaNaming
-from .._pgconnect import POOLER_SETTING, connect_params, looks_pooled
+from .._pgconnect import POOLER_SETTING, connect_params, looks_pooled, within
 from . import sql as _sql
 from ._state import HEALTH_INTERVAL, HEALTH_TIMEOUT, ListenerState
 from .events import EventCallback, Reset, parse_payload
@@ -164,7 +164,14 @@ class PostgresListener(ListenerState):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(lost.wait(), self._interval)
                     break
-                if not await asyncio.wait_for(self._healthy(connection), self._timeout):
+                # bounded without cancelling: a cancel request can kill a PgBouncer 1.18
+                done, listening = await within(
+                    self._healthy(connection), self._timeout, connection
+                )
+                if not done:
+                    self.distrust("health check timed out")
+                    break
+                if not listening:
                     detail = "not listening: a transaction pooler in between?"
                     logger.warning(
                         "better_auth.push_not_listening", extra={"detail": detail}
