@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ._schemas import AuthenticatedUser, SessionInfo
+from ._types import js_date
 
 #: Better-Auth's default ``session.expiresIn`` (7 days) and the one-day floor of the revocation mark.
 SESSION_SECONDS = 604_800
@@ -176,14 +177,6 @@ def is_revoked(session: SessionInfo, revoked_before: Any) -> bool:
     return session.created_at.timestamp() * 1000 < mark
 
 
-def _iso(value: datetime | None) -> str | None:
-    """A date as ``JSON.stringify`` writes one: ISO 8601 in UTC, milliseconds, ``Z``."""
-    if value is None:
-        return None
-    utc = value.astimezone(timezone.utc) if value.tzinfo else value
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 def user_fields(user: AuthenticatedUser) -> dict[str, Any]:
     """The user-row fields our admin API writes, under Better-Auth's field names."""
     return {
@@ -194,6 +187,6 @@ def user_fields(user: AuthenticatedUser) -> dict[str, Any]:
         "role": user.role,
         "banned": user.banned,
         "banReason": user.ban_reason,
-        "banExpires": _iso(user.ban_expires),
-        "updatedAt": _iso(user.updated_at),
+        "banExpires": js_date(user.ban_expires),
+        "updatedAt": js_date(user.updated_at),
     }

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ._naming import SchemaNaming
 from ._schema import migrate as _migrate
 from ._testing_ids import id_of, local_part, new_id
-from ._types import generate_id, utcnow
+from ._types import generate_id, js_date, utcnow
 from .api_keys import ApiKey, ApiKeyMixin, get_api_key_model, hash_api_key
 from .models import (
     Account,
@@ -170,3 +170,20 @@ async def create_tables(
         metadata = get_api_key_model(naming).metadata  # type: ignore[attr-defined]
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
+
+
+def user_claims(user: UserMixin) -> dict[str, Any]:
+    """The payload Better-Auth's ``/token`` signs for a user row: the whole row, dates as ISO strings."""
+    return {
+        "name": user.name,
+        "email": user.email,
+        "emailVerified": bool(user.email_verified),
+        "image": user.image,
+        "createdAt": js_date(user.created_at),
+        "updatedAt": js_date(user.updated_at),
+        "role": user.role,
+        "banned": bool(user.banned),
+        "banReason": user.ban_reason,
+        "banExpires": js_date(user.ban_expires),
+        "id": user.id,
+    }

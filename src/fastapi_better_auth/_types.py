@@ -60,6 +60,11 @@ def _format_js_iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def js_date(value: datetime | None) -> str | None:
+    """A date as JavaScript's ``JSON.stringify`` writes one (UTC, milliseconds, ``Z``)."""
+    return None if value is None else _format_js_iso(value)
+
+
 def _parse_iso(value: str | int | float) -> datetime:
     if isinstance(value, (int, float)):  # epoch milliseconds, as some adapters write
         return datetime.fromtimestamp(value / 1000, tz=timezone.utc)

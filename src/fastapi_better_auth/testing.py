@@ -12,7 +12,8 @@ as payload, ``iss`` = ``aud`` = the origin, 15 minutes); ``rotate()``, ``mint(..
 and ``forge()`` make the variants a verifier must handle. ``make_user``/``make_session``/
 ``make_account``/``make_api_key`` build model rows with Better-Auth's conventions under any
 naming (``naming=settings.naming``; ``make_organization``/``make_member``/
-``set_active_organization`` the organization plugin's), and ``session_cookie`` signs a session
+``set_active_organization`` the organization plugin's), ``store_redis_session`` writes a session
+to Redis as Better-Auth's ``secondaryStorage`` does, and ``session_cookie`` signs a session
 token as Better-Auth's cookie does.
 
 It signs with PyJWT, which the library itself does not need: install the ``testing`` extra,
@@ -23,7 +24,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -43,16 +43,17 @@ except (
 
 from ._cookies import sign_token
 from ._testing_org import make_member, make_organization, set_active_organization
+from ._testing_redis import store_redis_session
 from ._testing_rows import (
     create_tables,
     make_account,
     make_api_key,
     make_session,
     make_user,
+    user_claims,
 )
 from ._testing_server import JWKS_PATH, running_jwks_server
 from ._types import generate_id
-from .models import UserMixin
 
 __all__ = [
     "Algorithm",
@@ -67,6 +68,7 @@ __all__ = [
     "make_user",
     "session_cookie",
     "set_active_organization",
+    "store_redis_session",
     "user_claims",
 ]
 
@@ -195,29 +197,6 @@ class TokenIssuer:
 
     def _count(self, path: str) -> None:
         self.requests += 1
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def user_claims(user: UserMixin) -> dict[str, Any]:
-    """The payload Better-Auth's ``/token`` signs for a user row: the whole row, dates as ISO strings."""
-    return {
-        "name": user.name,
-        "email": user.email,
-        "emailVerified": bool(user.email_verified),
-        "image": user.image,
-        "createdAt": _iso(user.created_at),
-        "updatedAt": _iso(user.updated_at),
-        "role": user.role,
-        "banned": bool(user.banned),
-        "banReason": user.ban_reason,
-        "banExpires": _iso(user.ban_expires),
-        "id": user.id,
-    }
 
 
 def session_cookie(

@@ -7,6 +7,7 @@ rule of ``fastapi_better_auth._secondary_layout`` is pinned here against what Be
 """
 
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -16,10 +17,17 @@ from pathlib import Path
 import pytest
 import redis
 
+from fastapi_better_auth.testing import (
+    make_session,
+    make_user,
+    session_cookie,
+    store_redis_session,
+)
 from tests.interop.ba_server import running_better_auth
 from tests.interop.flow import (
     KINDS,
     SESSION_KINDS,
+    Kind,
     Login,
     Rig,
     SqliteProbe,
@@ -262,3 +270,34 @@ def test_a_redis_miss_and_a_revocation_mark_are_read_alike(redis_rig: RedisRig) 
     client.set(f"revoked-sessions-before-{user.user_id}", str(future), ex=60)
     assert rig.server.get_session(other.cookie) is None
     _refused(rig, other)
+
+
+def test_better_auth_accepts_a_session_the_testing_kit_wrote(
+    redis_rig: RedisRig,
+) -> None:
+    """``testing.store_redis_session`` writes what Better-Auth's ``findSession`` reads: the
+    session and the user snapshot come back from ``get-session``, and our app accepts its
+    cookie and raw token."""
+    rig, client = redis_rig.rig, redis_rig.redis
+    user = login(rig.server, unique_email("kit"))
+    row = make_user(id=user.user_id, email=user.email, name="Kit User")
+    session = make_session(row, ip_address="127.0.0.1", user_agent="pytest")
+    store_redis_session(client, session, row)
+    cookie_name = user.cookie.split("=", 1)[0]
+    _, value = session_cookie(session.token, rig.server.secret)
+    seen = rig.server.get_session(f"{cookie_name}={value}")
+    assert seen is not None, "Better-Auth did not find the session the kit wrote"
+    assert (seen["session"]["id"], seen["session"]["userId"]) == (
+        session.id,
+        user.user_id,
+    )
+    assert (seen["user"]["id"], seen["user"]["name"]) == (user.user_id, "Kit User")
+    assert seen["session"]["userAgent"] == "pytest"
+    # the same user, the kit's session: its cookie and raw token (the others are Better-Auth's)
+    kit = dataclasses.replace(
+        user, session_id=session.id, raw=session.token, cookie=f"{cookie_name}={value}"
+    )
+    kinds: tuple[Kind, ...] = ("cookie", "raw")
+    for kind in kinds:
+        response = rig.api("GET", "/auth/me", kit, kind)
+        assert response.status_code == 200, (kind, response.text)
