@@ -282,7 +282,7 @@ def load(session: nox.Session) -> None:
 
 @nox.session(python=LATEST, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (opt-in, ~15 min): ``nox -s bench``; ``nox -s bench -- --quick`` is the < 60 s smoke run."""
+    """Benchmarks (opt-in, over 20 min: the macro section alone took 21): ``nox -s bench``; ``nox -s bench -- --quick`` is the < 60 s smoke run."""
     ensure_postgres(session)
     ensure_redis(session)  # the rows of sessions in Better-Auth's secondaryStorage
     if not shutil.which("wrk"):
