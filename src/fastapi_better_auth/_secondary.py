@@ -19,6 +19,7 @@ from ._secondary_layout import (
     StoredSession,
     dump_references,
     is_revoked,
+    kept_references,
     list_key,
     loads,
     now_ms,
@@ -201,17 +202,8 @@ class SessionStore:
 
     async def _keep_listed(self, user_id: str, drop: Iterable[str], now: int) -> None:
         """``setActiveSessionReferences`` without ``drop`` and expired entries (L85-94)."""
-        gone = set(drop)
-        kept = sorted(
-            (
-                ref
-                for ref in read_references(
-                    await self._call("get", self._list_key(user_id))
-                )
-                if ref.expires_ms > now and ref.token not in gone
-            ),
-            key=lambda ref: ref.expires_ms,
-        )
+        raw = await self._call("get", self._list_key(user_id))
+        kept = kept_references(raw, now, drop)
         ttl = ttl_seconds(kept[-1].expires_ms, now) if kept else 0
         if ttl > 0:
             value = dump_references(kept)

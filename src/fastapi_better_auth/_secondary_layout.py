@@ -24,6 +24,7 @@ ban-user L551, revoke-user-sessions L747, remove-user L792) and one through ``de
 import json
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -150,6 +151,18 @@ def read_references(raw: Any) -> list[Reference]:
         if isinstance(token, str) and isinstance(expires, (int, float)):
             found.append(Reference(token, float(expires)))
     return found
+
+
+def kept_references(
+    raw: Any, now_ms: int, drop: Iterable[str] = (), add: Iterable[Reference] = ()
+) -> list[Reference]:
+    """``setActiveSessionReferences``'s list (L85-94): the live entries of ``raw`` not in
+    ``drop``, plus ``add``, sorted by expiry (its TTL is the last one's)."""
+    gone = set(drop)
+    live = [
+        r for r in read_references(raw) if r.expires_ms > now_ms and r.token not in gone
+    ]
+    return sorted([*live, *add], key=lambda ref: ref.expires_ms)
 
 
 def dump_references(references: list[Reference]) -> str:

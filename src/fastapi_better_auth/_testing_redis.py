@@ -12,9 +12,9 @@ from typing import Any
 from ._secondary_layout import (
     Reference,
     dump_references,
+    kept_references,
     list_key,
     now_ms,
-    read_references,
     token_key,
     ttl_seconds,
 )
@@ -53,12 +53,8 @@ def store_redis_session(
         )
     client.set(key_prefix + token_key(session.token), _json(session, user, active_organization, active_team), ex=ttl)  # fmt: skip
     key = key_prefix + list_key(session.user_id)
-    listed = [
-        ref
-        for ref in read_references(client.get(key))
-        if ref.expires_ms > now and ref.token != session.token
-    ]
-    listed = sorted([*listed, Reference(session.token, expires_ms)], key=lambda ref: ref.expires_ms)  # fmt: skip
+    drop, add = [session.token], [Reference(session.token, expires_ms)]
+    listed = kept_references(client.get(key), now, drop, add)
     client.set(key, dump_references(listed), ex=ttl_seconds(listed[-1].expires_ms, now))
 
 
