@@ -8,7 +8,7 @@ whose writes need a trusted ``Origin`` (CSRF) and whose signature is checked her
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from ._cookies import bearer_session_token, looks_like_jwt, verify_signed_token
@@ -61,6 +61,15 @@ class RequestValues(Protocol):
 
     @property
     def cookies(self) -> Mapping[str, str]: ...
+
+
+def authorization(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
+    """The first ``Authorization`` header's raw value (ASGI's names are lower-case), the one
+    :func:`present` judges: the key of the repeat cache (``_repeats``), read without decoding."""
+    for name, value in headers:
+        if name == b"authorization":
+            return value
+    return None
 
 
 def present(

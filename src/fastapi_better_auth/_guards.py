@@ -1,6 +1,7 @@
 """The guards: FastAPI dependencies that turn a request into an identity or a one-shape HTTP error.
 
-Thin on purpose, the top of the request path: read the runtime from the request state, read
+Thin on purpose, the top of the request path: read the runtime from the request state; answer
+a repeated ``Authorization`` header from the repeat cache (``_repeats``, ``push`` only); else read
 the credential from plain request values (``_credentials``), have the authenticator check it
 (``_identity``: verifier, then the rows), map a refusal to HTTP (``_http``).
 
@@ -21,7 +22,7 @@ from fastapi import Depends, Request
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._credentials import present
+from ._credentials import authorization, present
 from ._errors import (
     AuthenticationError,
     BetterAuthError,
@@ -97,18 +98,23 @@ async def authenticate(request: Request) -> AuthenticatedSession | None:
     """
     # outside the try: a missing lifespan is no refused credential
     auth = runtime_of(request)
-    state = request.scope["state"]  # holds the runtime: runtime_of found it there
-    try:
-        credential = present(auth.settings, request)
-        identity = (
-            None
-            if credential is None
-            else await auth.authenticator.authenticate(credential)
-        )
-    except BetterAuthError as error:
-        kind = "bearer" if "authorization" in request.headers else "cookie"
-        log_failure(error, kind, state.get("request_id"))
-        raise to_http_exception(error) from error
+    scope = request.scope
+    state = scope["state"]  # holds the runtime: runtime_of found it there
+    header = authorization(scope["headers"])
+    identity = None if header is None else auth.authenticator.repeats.get(header)
+    if identity is None:
+        try:
+            credential = present(auth.settings, request)
+            identity = (
+                None
+                if credential is None
+                else await auth.authenticator.authenticate(credential, header)
+            )
+        except BetterAuthError as error:
+            log_failure(
+                error, "cookie" if header is None else "bearer", state.get("request_id")
+            )
+            raise to_http_exception(error) from error
     state[IDENTITY_STATE_KEY] = identity
     if identity is not None and logger.isEnabledFor(logging.DEBUG):
         logger.debug(

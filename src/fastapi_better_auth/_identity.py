@@ -30,6 +30,7 @@ from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._policy import is_banned
 from ._push_cache import PushCache
 from ._reads import Found, Reads
+from ._repeats import Repeats
 from ._schemas import AuthenticatedSession, Credential, SessionInfo
 from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
@@ -91,6 +92,10 @@ class Authenticator:
         #: ``freshness="push"``: kept until a listener reports a change (never trusted
         #: before the runtime starts its listeners: every request reads, as ``always``).
         self.push = PushCache(settings.jwt_max_lifetime_seconds, size)
+        #: ``push`` too: a repeated ``Authorization`` header answered by one lookup.
+        self.repeats = Repeats(
+            self.push, verifier, settings.jwt_max_lifetime_seconds, size
+        )
 
     def warm(self) -> Awaitable[bool]:
         """Prepare the per-request reads before the first request (``Reads.warm``)."""
@@ -101,19 +106,40 @@ class Authenticator:
         self._fresh.clear()
         self._sessions.clear()
         self.push.forget()
+        self.repeats.clear()
 
     def authenticate(
-        self, credential: PresentedCredential
+        self, credential: PresentedCredential, header: bytes | None = None
     ) -> Awaitable[AuthenticatedSession]:
         """The identity behind a credential the request presented; raises as :meth:`from_jwt`
         (a JWT) or :meth:`from_session_token` (a session token) does.
 
-        A plain method returning that coroutine: no extra frame on every request.
+        ``header``: the raw ``Authorization`` value that presented it; with ``push`` trusted,
+        the identity is kept for the next request that repeats it (``self.repeats``).
+        A plain method returning a coroutine: no extra frame on every request.
         """
         kind, value = credential
+        if header is not None and self.push.trusted:
+            return self._kept(credential, header)
         if kind == "jwt":
             return self.from_jwt(value)
         return self.from_session_token(value, kind)
+
+    async def _kept(
+        self, credential: PresentedCredential, header: bytes
+    ) -> AuthenticatedSession:
+        generation = self.push.generation  # an identity an event overtakes is not kept
+        kind, value = credential
+        verified = None
+        if kind == "jwt":
+            identity = await self.from_jwt(value)
+            verified = self._verifier.seen(value)
+            if verified is None:  # the verifier keeps no tokens: nor do we
+                return identity
+        else:
+            identity = await self.from_session_token(value, kind)
+        self.repeats.put(header, identity, generation, verified)
+        return identity
 
     async def from_jwt(self, token: str) -> AuthenticatedSession:
         """Verify a Better-Auth JWT, then check the user (and session) it names.

@@ -48,12 +48,17 @@ class FakeAuthenticator:
 
     def __init__(self) -> None:
         self.seen: list[PresentedCredential] = []
+        self.headers: list[bytes | None] = []
         self.answer: AuthenticatedSession | BetterAuthError = identity_of()
+        self.repeats: dict[
+            bytes, AuthenticatedSession
+        ] = {}  # what the guard asks first
 
     async def authenticate(
-        self, credential: PresentedCredential
+        self, credential: PresentedCredential, header: bytes | None = None
     ) -> AuthenticatedSession:
         self.seen.append(credential)
+        self.headers.append(header)
         if isinstance(self.answer, BetterAuthError):
             raise self.answer
         return self.answer
@@ -147,6 +152,25 @@ def test_current_user_passes_the_presented_credential_to_the_authenticator(
     client.cookies.set(name, value)
     assert client.get("/me").status_code == 200
     assert fake.seen == [("bearer", RAW), ("cookie", RAW)]
+
+
+def test_a_repeated_authorization_header_is_answered_by_the_repeat_cache(
+    client: TestClient, fake: FakeAuthenticator
+) -> None:
+    """The guard asks the repeat cache by the raw header first, and passes that header on to be
+    kept; a cookie request has none."""
+    assert client.get("/me", headers=bearer(RAW)).json() == {"id": "u1"}
+    fake.repeats[f"Bearer {RAW}".encode()] = identity_of(sub="u2")
+    answers = [client.get("/me", headers=bearer(RAW)).json() for _ in range(2)]
+    session = client.get("/session", headers=bearer(RAW)).json()
+    assert client.get("/me", headers=bearer("C" * 32)).json() == {"id": "u1"}
+    name, value = session_cookie(RAW, SECRET)
+    client.cookies.set(name, value)
+    assert client.get("/me").json() == {"id": "u1"}
+    assert answers == [{"id": "u2"}] * 2
+    assert session == {"credential": "bearer", "stored": True}
+    assert fake.seen == [("bearer", RAW), ("bearer", "C" * 32), ("cookie", RAW)]
+    assert fake.headers == [f"Bearer {RAW}".encode(), b"Bearer " + b"C" * 32, None]
 
 
 def test_current_session_stores_the_identity_in_the_request_state(

@@ -585,3 +585,36 @@ def test_verify_any_signed_json_raises_only_invalid_token(
     fuzz_verify(
         ed_signed(FUZZ_SIGNER, {**header, "alg": "EdDSA", "kid": "fuzz"}, payload)
     )
+
+
+@pytest.mark.anyio
+async def test_still_accepts_follows_the_key_and_the_time_window_as_a_cache_hit_does(
+    ed: Signer, server: JWKSServer
+) -> None:
+    """What the repeat cache asks of a token verify() kept: its key still published (a due
+    refresh started, as by verify) and its window open; every no is what verify() answers."""
+    clock, monotonic = FakeClock(NOW + 10), FakeClock(1000.0)
+    async with open_verifier(server, clock=clock, monotonic=monotonic) as verifier:
+        token = ed.token()
+        assert verifier.seen(token) is None
+        await verifier.verify(token)
+        seen = verifier.seen(token)
+        assert seen is not None
+        answers = [verifier.still_accepts(seen)]
+        clock.now = NOW + 900 + 61  # past exp and the default leeway
+        answers.append(verifier.still_accepts(seen))
+        await rejects_expired(verifier, token)
+        clock.now = NOW + 10
+        monotonic.now += 300  # the key cache is due: refreshed, the key replaced
+        server.serve(make_signer("EdDSA", kid=ed.kid).jwk)
+        answers.append(verifier.still_accepts(seen))
+        await refreshed(verifier)
+        answers.append(verifier.still_accepts(seen))
+        await rejects(verifier, token, "bad_signature")
+    assert answers == [True, False, True, False]
+    assert verifier.fetch_count == 2
+
+
+async def rejects_expired(verifier: JWKSVerifier, token: str) -> None:
+    with pytest.raises(TokenExpiredError):
+        await verifier.verify(token)

@@ -8,13 +8,14 @@ base64url and JSON). The import-linter contract in ``pyproject.toml`` holds that
 
 from ._jose import b64url_decode, loads_object
 from ._keys import MAX_KID_LENGTH, jwk_algorithm, normalize_algorithm
-from ._verifier import MAX_TOKEN_LENGTH, TOKEN_CACHE_SIZE, JWKSVerifier
+from ._verifier import MAX_TOKEN_LENGTH, TOKEN_CACHE_SIZE, JWKSVerifier, Verified
 
 __all__ = [
     "MAX_KID_LENGTH",
     "MAX_TOKEN_LENGTH",
     "TOKEN_CACHE_SIZE",
     "JWKSVerifier",
+    "Verified",
     "b64url_decode",
     "jwk_algorithm",
     "loads_object",

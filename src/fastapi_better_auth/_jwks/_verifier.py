@@ -22,7 +22,7 @@ from ._jose import b64url_decode_bytes, loads_object
 from ._keys import PublicKey, normalize_algorithm
 from ._keyset import KeySet
 
-__all__ = ["MAX_TOKEN_LENGTH", "TOKEN_CACHE_SIZE", "JWKSVerifier"]
+__all__ = ["MAX_TOKEN_LENGTH", "TOKEN_CACHE_SIZE", "JWKSVerifier", "Verified"]
 
 #: Longer tokens are refused before any parsing (Better-Auth's are about 1 KiB).
 MAX_TOKEN_LENGTH = 16 * 1024
@@ -34,7 +34,7 @@ TOKEN_CACHE_SIZE = 1024
 
 
 #: A verified token's cache entry: ``kid``, key, claims, nested members, valid from, until.
-_Verified = tuple[str, PublicKey, dict[str, Any], tuple[str, ...], float, float]
+Verified = tuple[str, PublicKey, dict[str, Any], tuple[str, ...], float, float]
 
 
 class JWKSVerifier:
@@ -73,7 +73,7 @@ class JWKSVerifier:
         self._headers: dict[bytes, tuple[str, str]] = {}
         #: Verified tokens: ``kid``, the key that verified it, its claims, their nested
         #: members and the claims' validity window (``ClaimRules.window``).
-        self._verified: dict[str, _Verified] = {}
+        self._verified: dict[str, Verified] = {}
         self._token_cache_size = token_cache_size
 
     @property
@@ -154,7 +154,7 @@ class JWKSVerifier:
             )  # fmt: skip
         return claims
 
-    def _recheck(self, token: str, cached: "_Verified", copy: bool) -> dict[str, Any]:
+    def _recheck(self, token: str, cached: Verified, copy: bool) -> dict[str, Any]:
         """The claims of a token verified with a key still published, if it is still valid."""
         if self._monotonic() >= self._keyset.expires_at:
             self._keyset.start_refresh()
@@ -163,6 +163,21 @@ class JWKSVerifier:
             del self._verified[token]
             self._rules.check(claims)  # raises the reason (expired, not yet valid)
         return copy_claims(claims, nested) if copy else claims
+
+    def seen(self, token: str) -> Verified | None:
+        """What :meth:`verify` keeps of a token it accepted, for a cache of the caller's own
+        (``_repeats``); None when it keeps none (``token_cache_size=0``, or evicted)."""
+        return self._verified.get(token)
+
+    def still_accepts(self, seen: Verified) -> bool:
+        """Whether the token of ``seen`` would be accepted again now without checking its
+        signature again: its key still published, its time window open (as a cache hit of
+        :meth:`verify` decides). Starts a key refresh that is due, as every verify does."""
+        keyset = self._keyset
+        if self._monotonic() >= keyset.expires_at:
+            keyset.start_refresh()
+        kid, key, _, _, valid_from, valid_until = seen
+        return keyset.keys.get(kid) is key and valid_from <= self._clock() < valid_until
 
     async def warm(self) -> bool:
         """Fetch the keys now (in a lifespan) unless fresh ones are cached; never raises on a failed fetch.

@@ -1,0 +1,107 @@
+"""``freshness="push"``: a request that repeats an admitted ``Authorization`` header, answered
+by one lookup.
+
+A client sends the same header until its token expires. Once a header has been admitted while
+the push cache is trusted, its identity is kept under the header's exact bytes, so the next
+request skips the header's parsing and the verifier's and push cache's lookups (about 4 µs of
+the guard's 6 in process; ``docs/performance.md``). An entry is used only while all of this holds,
+so it is never trusted longer than the push cache entry it was built from:
+
+- every listener is trusted and no event at all arrived since it was kept (the push cache's
+  ``generation``: an event about anyone drops every entry here, which costs one ordinary
+  request each);
+- a JWT's key is still published and its time window open (``JWKSVerifier.still_accepts``, the
+  verifier's own rule for a token it has seen), its session (if it names one) not expired;
+- it is younger than the push cache's safety net (``jwt_max_lifetime_seconds``).
+
+A ban ending by time (``banExpires``) needs no check: only admitted identities are kept, and
+time only lifts a ban. Only the ``Authorization`` header is kept: a cookie request also needs
+its ``Origin`` judged.
+"""
+
+import time
+from collections.abc import Callable
+
+from ._jwks import JWKSVerifier, Verified
+from ._push_cache import PushCache
+from ._schemas import AuthenticatedSession
+
+#: identity, the push generation it was kept under, until when (wall clock), the verifier's
+#: record of its JWT (None: a session token).
+_Entry = tuple[AuthenticatedSession, int, float, Verified | None]
+
+
+class Repeats:
+    """Admitted identities by the exact ``Authorization`` header that presented them.
+
+    Args:
+        push: whose trust and generation every entry depends on.
+        verifier: rechecks a JWT's key and time window.
+        ttl: the longest an entry lives (the push cache's safety net).
+        maxsize: the most entries; the one kept longest ago goes first.
+        clock: the wall clock a session's expiry is compared with; tests move it.
+    """
+
+    def __init__(
+        self,
+        push: PushCache,
+        verifier: JWKSVerifier,
+        ttl: float,
+        maxsize: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._push = push
+        self._still_accepts = verifier.still_accepts
+        self._ttl = ttl
+        self._maxsize = maxsize
+        self._clock = clock
+        self._entries: dict[bytes, _Entry] = {}
+
+    def get(self, header: bytes) -> AuthenticatedSession | None:
+        """The identity ``header`` was admitted as, while nothing can have changed it; else None."""
+        entries = self._entries
+        if (
+            not entries
+        ):  # any mode but push, or nothing kept yet: no hashing of the header
+            return None
+        entry = entries.get(header)
+        if entry is None:
+            return None
+        identity, generation, until, verified = entry
+        push = self._push
+        if (
+            push.trusted
+            and generation == push.generation
+            and self._clock() < until
+            and (verified is None or self._still_accepts(verified))
+        ):
+            return identity
+        del entries[header]
+        return None
+
+    def put(
+        self,
+        header: bytes,
+        identity: AuthenticatedSession,
+        generation: int,
+        verified: Verified | None,
+    ) -> None:
+        """Keep an identity admitted under ``generation``, unless an event or a lost trust came since."""
+        push = self._push
+        if not push.trusted or generation != push.generation or self._maxsize <= 0:
+            return
+        until = self._clock() + self._ttl
+        if identity.session is not None:
+            until = min(until, identity.session.expires_at.timestamp())
+        entries = self._entries
+        if entries.pop(header, None) is None and len(entries) >= self._maxsize:
+            del entries[next(iter(entries))]  # the oldest kept
+        entries[header] = (identity, generation, until, verified)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
