@@ -138,7 +138,7 @@ class Authenticator:
                 return identity
         else:
             identity = await self.from_session_token(value, kind)
-        self.repeats.put(header, identity, generation, verified)
+        self.repeats.put(header, value, identity, generation, verified)
         return identity
 
     async def from_jwt(self, token: str) -> AuthenticatedSession:

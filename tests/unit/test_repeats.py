@@ -19,7 +19,7 @@ from fastapi_better_auth._jwks import JWKSVerifier
 from fastapi_better_auth._push import SessionChanged, UserChanged
 from fastapi_better_auth._repeats import Repeats
 from fastapi_better_auth._schemas import AuthenticatedSession, SessionInfo
-from fastapi_better_auth.testing import TokenIssuer
+from fastapi_better_auth.testing import TokenIssuer, session_cookie
 from tests.unit.jwks_support import FakeClock
 from tests.unit.test_authenticator import (
     MODELS,
@@ -186,8 +186,8 @@ async def test_session_expiry_and_the_safety_net_end_an_entry(
     identity = session_identity(expires_in=timedelta(seconds=100))
     long_lived = session_identity(expires_in=timedelta(days=7))
     generation = authenticator.push.generation
-    repeats.put(b"a", identity, generation, None)
-    repeats.put(b"b", long_lived, generation, None)
+    repeats.put(b"a", "a", identity, generation, None)
+    repeats.put(b"b", "b", long_lived, generation, None)
     clock.now += 99
     seen = [repeats.get(b"a") is identity, repeats.get(b"b") is long_lived]
     clock.now += 1
@@ -205,15 +205,32 @@ async def test_the_cache_is_bounded_oldest_first(
     repeats = Repeats(authenticator.push, verifier, 900.0, 2)
     identity = session_identity(expires_in=timedelta(days=1))
     for name in (b"a", b"b", b"a", b"c"):
-        repeats.put(name, identity, authenticator.push.generation, None)
+        repeats.put(name, "x", identity, authenticator.push.generation, None)
     assert [repeats.get(name) is not None for name in (b"a", b"b", b"c")] == [
         True,
         False,
         True,
     ]
     empty = Repeats(authenticator.push, verifier, 900.0, 0)
-    empty.put(b"a", identity, authenticator.push.generation, None)
+    empty.put(b"a", "a", identity, authenticator.push.generation, None)
     assert len(empty) == 0
+
+
+@pytest.mark.anyio
+async def test_a_padded_header_is_not_kept(
+    issuer: TokenIssuer, verifier: JWKSVerifier, rows: MemoryRows
+) -> None:
+    """Whitespace-padded copies of one token are each a header of their own: none is kept, so an
+    authenticated client cannot fill memory with them (a signed session token is kept)."""
+    authenticator, _ = pushed(issuer, verifier, rows, secret="s" * 32)
+    token = issuer.mint(claims())
+    padded = f"Bearer {token}{' ' * 58}".encode()
+    await authenticator.authenticate(("jwt", token), padded)
+    assert len(authenticator.repeats) == 0
+    await authenticator.authenticate(("jwt", token), padded[:-1])  # 57 + 7 = the slack
+    signed = session_cookie("tok-alice", "s" * 32)[1]
+    await authenticator.authenticate(("bearer", "tok-alice"), header(signed))
+    assert len(authenticator.repeats) == 2
 
 
 @pytest.mark.anyio
