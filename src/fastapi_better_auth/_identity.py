@@ -30,7 +30,7 @@ from ._jwks import TOKEN_CACHE_SIZE, JWKSVerifier
 from ._policy import is_banned
 from ._push_cache import PushCache
 from ._reads import Found, Reads
-from ._repeats import Repeats
+from ._repeats import UNCHANGING, Repeats
 from ._schemas import AuthenticatedSession, Credential, SessionInfo
 from ._secondary import SessionStore
 from ._settings import BetterAuthSettings
@@ -92,9 +92,12 @@ class Authenticator:
         #: ``freshness="push"``: kept until a listener reports a change (never trusted
         #: before the runtime starts its listeners: every request reads, as ``always``).
         self.push = PushCache(settings.jwt_max_lifetime_seconds, size)
-        #: ``push`` too: a repeated ``Authorization`` header answered by one lookup.
+        #: ``push`` and ``never``: a repeated ``Authorization`` header answered by one lookup.
         self.repeats = Repeats(
-            self.push, verifier, settings.jwt_max_lifetime_seconds, size
+            self.push if settings.freshness == "push" else UNCHANGING,
+            verifier,
+            settings.jwt_max_lifetime_seconds,
+            size if settings.freshness in ("push", "never") else 0,
         )
 
     def warm(self) -> Awaitable[bool]:
@@ -114,21 +117,23 @@ class Authenticator:
         """The identity behind a credential the request presented; raises as :meth:`from_jwt`
         (a JWT) or :meth:`from_session_token` (a session token) does.
 
-        ``header``: the raw ``Authorization`` value that presented it; with ``push`` trusted,
-        the identity is kept for the next request that repeats it (``self.repeats``).
-        A plain method returning a coroutine: no extra frame on every request.
+        ``header``: the raw ``Authorization`` value that presented it; with ``push`` trusted
+        or ``never``, the identity is kept for the next request that repeats it
+        (``self.repeats``). A plain method returning a coroutine: no extra frame per request.
         """
         kind, value = credential
-        if header is not None and self.push.trusted:
-            return self._kept(credential, header)
+        if header is not None:
+            generation = self.repeats.generation()
+            if generation is not None:
+                return self._kept(credential, header, generation)
         if kind == "jwt":
             return self.from_jwt(value)
         return self.from_session_token(value, kind)
 
     async def _kept(
-        self, credential: PresentedCredential, header: bytes
+        self, credential: PresentedCredential, header: bytes, generation: int
     ) -> AuthenticatedSession:
-        generation = self.push.generation  # an identity an event overtakes is not kept
+        """Authenticate, then keep the identity under ``header`` unless an event overtook it."""
         kind, value = credential
         verified = None
         if kind == "jwt":
@@ -138,6 +143,10 @@ class Authenticator:
                 return identity
         else:
             identity = await self.from_session_token(value, kind)
+            if (
+                self._settings.freshness != "push"
+            ):  # never: a session is read every time
+                return identity
         self.repeats.put(header, value, identity, generation, verified)
         return identity
 

@@ -1,29 +1,29 @@
-"""``freshness="push"``: a request that repeats an admitted ``Authorization`` header, answered
-by one lookup.
+"""A request that repeats an admitted ``Authorization`` header, answered by one lookup
+(``freshness="push"`` and ``"never"``).
 
-A client sends the same header until its token expires. Once a header has been admitted while
-the push cache is trusted, its identity is kept under the header's exact bytes, so the next
-request skips the header's parsing and the verifier's and push cache's lookups (about 3 µs of
-the guard's 5.5 in process; ``docs/performance.md``). An entry is used only while all of this holds,
-so it is never trusted longer than the push cache entry it was built from:
+A client sends the same header until its token expires. Once a header has been admitted, its
+identity is kept under the header's exact bytes, so the next request skips the header's
+parsing and the verifier's and the freshness cache's lookups (about 3 µs of the guard's 5.5 in
+process; ``docs/performance.md``). An entry is used only while all of this holds, so it is never
+trusted longer than the entry it was built from:
 
-- every listener is trusted and no event at all arrived since it was kept (the push cache's
-  ``generation``: an event about anyone drops every entry here, which costs one ordinary
-  request each);
+- ``push``: every listener is trusted and no event at all arrived since it was kept (the push
+  cache's ``generation``: an event about anyone drops every entry here, which costs one
+  ordinary request each); ``never`` trusts the token alone, so no event ends an entry;
 - a JWT's key is still published and its time window open (``JWKSVerifier.still_accepts``, the
   verifier's own rule for a token it has seen), its session (if it names one) not expired;
 - it is younger than the push cache's safety net (``jwt_max_lifetime_seconds``).
 
 A ban ending by time (``banExpires``) needs no check: only admitted identities are kept, and
 time only lifts a ban. Only the ``Authorization`` header is kept: a cookie request also needs
-its ``Origin`` judged.
+its ``Origin`` judged. ``always`` and ``cached`` keep nothing here.
 """
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from ._jwks import JWKSVerifier, Verified
-from ._push_cache import PushCache
 from ._schemas import AuthenticatedSession
 
 #: How much longer than its credential a kept header may be: ``Bearer `` and a signed session
@@ -36,27 +36,47 @@ HEADER_SLACK = 64
 _Entry = tuple[AuthenticatedSession, int, float, Verified | None]
 
 
+class Source(Protocol):
+    """What an entry depends on besides its token: the push cache, or :data:`UNCHANGING`."""
+
+    @property
+    def trusted(self) -> bool: ...  # pragma: no cover (a protocol)
+
+    @property
+    def generation(self) -> int: ...  # pragma: no cover (a protocol)
+
+
+class _Unchanging:
+    trusted = True
+    generation = 0
+
+
+#: ``freshness="never"``'s source: the token's snapshot is the answer, no event changes it.
+UNCHANGING: Source = _Unchanging()
+
+
 class Repeats:
     """Admitted identities by the exact ``Authorization`` header that presented them.
 
     Args:
-        push: whose trust and generation every entry depends on.
+        source: whose trust and generation every entry depends on (the push cache, or
+            :data:`UNCHANGING` for ``never``).
         verifier: rechecks a JWT's key and time window.
         ttl: the longest an entry lives (the push cache's safety net).
-        maxsize: the most entries; the one kept longest ago goes first.
+        maxsize: the most entries (0: keep nothing); the one kept longest ago goes first.
         clock: the wall clock a session's expiry is compared with; tests move it.
     """
 
     def __init__(
         self,
-        push: PushCache,
+        source: Source,
         verifier: JWKSVerifier,
         ttl: float,
         maxsize: int,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._push = push
+        self._source = source
         self._still_accepts = verifier.still_accepts
         self._ttl = ttl
         self._maxsize = maxsize
@@ -66,24 +86,28 @@ class Repeats:
     def get(self, header: bytes) -> AuthenticatedSession | None:
         """The identity ``header`` was admitted as, while nothing can have changed it; else None."""
         entries = self._entries
-        if (
-            not entries
-        ):  # any mode but push, or nothing kept yet: no hashing of the header
+        if not entries:  # nothing kept (yet): no hashing of the header
             return None
         entry = entries.get(header)
         if entry is None:
             return None
         identity, generation, until, verified = entry
-        push = self._push
+        source = self._source
         if (
-            push.trusted
-            and generation == push.generation
+            source.trusted
+            and generation == source.generation
             and self._clock() < until
             and (verified is None or self._still_accepts(verified))
         ):
             return identity
         del entries[header]
         return None
+
+    def generation(self) -> int | None:
+        """The generation a fill starts under (an event after it voids the fill), or None when
+        nothing would be kept now (untrusted, or a mode without this cache)."""
+        source = self._source
+        return source.generation if self._maxsize > 0 and source.trusted else None
 
     def put(
         self,
@@ -95,10 +119,10 @@ class Repeats:
     ) -> None:
         """Keep an identity admitted under ``generation`` for ``header`` (which presented
         ``credential``), unless an event or a lost trust came since, or the header is padded."""
-        push = self._push
+        source = self._source
         if (
-            not push.trusted
-            or generation != push.generation
+            not source.trusted
+            or generation != source.generation
             or self._maxsize <= 0
             or len(header) > len(credential) + HEADER_SLACK
         ):

@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
-from fastapi_better_auth._errors import SessionExpiredError, UserBannedError
+from fastapi_better_auth._errors import (
+    SessionExpiredError,
+    TokenExpiredError,
+    UserBannedError,
+)
 from fastapi_better_auth._identity import Authenticator
 from fastapi_better_auth._jwks import JWKSVerifier
 from fastapi_better_auth._push import SessionChanged, UserChanged
@@ -256,3 +260,47 @@ def session_identity(expires_in: timedelta) -> AuthenticatedSession:
         updated_at=NOW,
     )
     return AuthenticatedSession(user=user, session=session, credential="bearer")
+
+
+@pytest.mark.anyio
+async def test_never_mode_keeps_a_jwt_until_the_token_ends_and_no_session_token(
+    issuer: TokenIssuer, rows: MemoryRows
+) -> None:
+    """``never`` trusts the token alone, so no event ends an entry: its expiry and key do. A
+    session token is read on every request in ``never``, so it is not kept."""
+    clock = FakeClock(NOW.timestamp())
+    verifier = JWKSVerifier(settings_for(issuer), clock=clock)
+    try:
+        authenticator = Authenticator(
+            settings_for(issuer, freshness="never"), verifier, rows, MODELS
+        )
+        token = issuer.mint(claims(), issued_at=clock.now, expires_in=60)
+        first = await authenticator.authenticate(("jwt", token), header(token))
+        authenticator.push.on_event(
+            UserChanged("alice")
+        )  # no listener in never: ignored
+        kept = authenticator.repeats.get(header(token))
+        await authenticator.authenticate(("bearer", "tok-alice"), header("tok-alice"))
+        assert kept is first and len(authenticator.repeats) == 1
+        assert rows.reads == 1  # the session token's, the JWT's none
+        clock.now += 60 + 5
+        assert authenticator.repeats.get(header(token)) is None
+        with pytest.raises(TokenExpiredError):
+            await authenticator.authenticate(("jwt", token), header(token))
+    finally:
+        await verifier.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("freshness", ["always", "cached"])
+async def test_always_and_cached_keep_nothing(
+    freshness: str, issuer: TokenIssuer, verifier: JWKSVerifier, rows: MemoryRows
+) -> None:
+    authenticator = Authenticator(
+        settings_for(issuer, freshness=freshness), verifier, rows, MODELS
+    )
+    token = issuer.mint(claims())
+    for _ in range(2):
+        await authenticator.authenticate(("jwt", token), header(token))
+    assert len(authenticator.repeats) == 0
+    assert authenticator.repeats.generation() is None
