@@ -31,7 +31,7 @@ from ._schemas import AuthenticatedSession
 #: ``maxsize`` times a real token.
 HEADER_SLACK = 64
 
-#: identity, the push generation it was kept under, until when (wall clock), the verifier's
+#: identity, the source's generation it was kept under, until when (wall clock), the verifier's
 #: record of its JWT (None: a session token).
 _Entry = tuple[AuthenticatedSession, int, float, Verified | None]
 
