@@ -119,11 +119,8 @@ class Repeats:
     ) -> None:
         """Keep an identity admitted under ``generation`` for ``header`` (which presented
         ``credential``), unless an event or a lost trust came since, or the header is padded."""
-        source = self._source
         if (
-            not source.trusted
-            or generation != source.generation
-            or self._maxsize <= 0
+            self.generation() != generation
             or len(header) > len(credential) + HEADER_SLACK
         ):
             return
